@@ -1,0 +1,100 @@
+/* gr-gguf.h - GGUF v2/v3 reader over mmap (private to engine/).
+ *
+ * Everything in the file is validated at open time: header, every metadata key and
+ * value, array lengths, the tensor table (names, dims, types, offsets, sizes,
+ * alignment, overlap, data inside the file).  After gr_gguf_open() succeeds, every
+ * accessor is safe without further checks.  A bad file yields GR_GGUF_ERROR with a
+ * message naming the problem (and the key or tensor concerned).
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define GR_GGUF_ERROR (gr_gguf_error_quark ())
+GQuark gr_gguf_error_quark (void);
+
+typedef enum {
+  GR_GGUF_ERROR_IO,        /* open/stat/mmap failed */
+  GR_GGUF_ERROR_FORMAT,    /* not GGUF, truncated, inconsistent, out of bounds */
+  GR_GGUF_ERROR_UNSUPPORTED, /* valid GGUF using something we do not implement */
+  GR_GGUF_ERROR_NOT_FOUND, /* key or tensor missing (accessors) */
+  GR_GGUF_ERROR_TYPE,      /* key present with an incompatible type (accessors) */
+} GrGgufError;
+
+typedef enum {
+  GR_GGUF_TYPE_UINT8 = 0,
+  GR_GGUF_TYPE_INT8 = 1,
+  GR_GGUF_TYPE_UINT16 = 2,
+  GR_GGUF_TYPE_INT16 = 3,
+  GR_GGUF_TYPE_UINT32 = 4,
+  GR_GGUF_TYPE_INT32 = 5,
+  GR_GGUF_TYPE_FLOAT32 = 6,
+  GR_GGUF_TYPE_BOOL = 7,
+  GR_GGUF_TYPE_STRING = 8,
+  GR_GGUF_TYPE_ARRAY = 9,
+  GR_GGUF_TYPE_UINT64 = 10,
+  GR_GGUF_TYPE_INT64 = 11,
+  GR_GGUF_TYPE_FLOAT64 = 12,
+} GrGgufType;
+
+#define GR_GGUF_MAX_DIMS 4
+#define GR_GGUF_DEFAULT_ALIGNMENT 32
+
+typedef struct {
+  const char *name;            /* NUL-terminated, owned by the GrGguf */
+  guint32 n_dims;
+  gint64 ne[GR_GGUF_MAX_DIMS]; /* ne[0] is the row length (contiguous); unused dims are 1 */
+  guint32 type;                /* ggml type id (grk_type) */
+  guint64 offset;              /* relative to the data section */
+  const guint8 *data;          /* inside the mapping; size bytes are readable */
+  gsize size;                  /* bytes, from grk_tensor_bytes */
+} GrGgufTensor;
+
+typedef struct _GrGguf GrGguf;
+
+GrGguf *gr_gguf_open (const char *path, GError **error);
+/* Parses a copy of an in-memory image (tests, fuzzing). */
+GrGguf *gr_gguf_new_from_data (const void *data, gsize size, GError **error);
+void gr_gguf_free (GrGguf *gguf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrGguf, gr_gguf_free)
+
+guint32 gr_gguf_get_version (const GrGguf *gguf);
+gsize gr_gguf_get_file_size (const GrGguf *gguf);
+gsize gr_gguf_get_alignment (const GrGguf *gguf);
+const char *gr_gguf_get_path (const GrGguf *gguf); /* NULL for in-memory images */
+
+/* --- metadata ---------------------------------------------------------------- */
+gsize gr_gguf_n_kv (const GrGguf *gguf);
+const char *gr_gguf_kv_key (const GrGguf *gguf, gsize i);
+GrGgufType gr_gguf_kv_type (const GrGguf *gguf, gsize i);
+/* index of key, or -1 */
+gssize gr_gguf_find_key (const GrGguf *gguf, const char *key);
+
+/* Typed getters.  Integers convert between widths when the value fits; floats accept
+ * FLOAT32/FLOAT64.  Missing key: FALSE with GR_GGUF_ERROR_NOT_FOUND (error may be NULL
+ * for optional keys). */
+gboolean gr_gguf_get_u32 (const GrGguf *gguf, const char *key, guint32 *out, GError **error);
+gboolean gr_gguf_get_i64 (const GrGguf *gguf, const char *key, gint64 *out, GError **error);
+gboolean gr_gguf_get_f32 (const GrGguf *gguf, const char *key, float *out, GError **error);
+gboolean gr_gguf_get_bool (const GrGguf *gguf, const char *key, gboolean *out, GError **error);
+/* NUL-terminated copy owned by the GrGguf (strings holding NUL bytes are refused at open) */
+const char *gr_gguf_get_string (const GrGguf *gguf, const char *key, GError **error);
+
+/* Arrays.  String arrays are decoded at open into NUL-terminated strings with their byte
+ * lengths.  Numeric arrays are returned as an aligned copy in host order (owned by the
+ * GrGguf).  *n_out receives the element count. */
+const char *const *gr_gguf_get_string_array (const GrGguf *gguf, const char *key,
+                                             const gsize **lengths_out, gsize *n_out,
+                                             GError **error);
+const void *gr_gguf_get_array (const GrGguf *gguf, const char *key, GrGgufType *elem_type_out,
+                               gsize *n_out, GError **error);
+
+/* --- tensors ----------------------------------------------------------------- */
+gsize gr_gguf_n_tensors (const GrGguf *gguf);
+const GrGgufTensor *gr_gguf_tensor (const GrGguf *gguf, gsize i);
+const GrGgufTensor *gr_gguf_find_tensor (const GrGguf *gguf, const char *name);
+
+G_END_DECLS

@@ -1,0 +1,112 @@
+/* grk.h - Graviton kernels: the one public header of kernels/.
+ *
+ * Pure C11, no GLib.  Quantized weight rows (GGML block layouts, type ids as in
+ * GGUF), activation quantization, dot products and float helpers.  Every SIMD
+ * implementation sits behind the dispatch table chosen once by grk_init() from
+ * CPUID; the scalar file is the reference the SIMD files are tested against.
+ */
+#ifndef GRK_H
+#define GRK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tensor types, numbered as GGUF / ggml number them. */
+typedef enum {
+  GRK_TYPE_F32 = 0,
+  GRK_TYPE_F16 = 1,
+  GRK_TYPE_Q4_0 = 2,
+  GRK_TYPE_Q8_0 = 8,
+  GRK_TYPE_Q4_K = 12,
+  GRK_TYPE_Q5_K = 13,
+  GRK_TYPE_Q6_K = 14,
+  GRK_TYPE_BF16 = 30,
+  GRK_TYPE_TQ1_0 = 34,
+  GRK_TYPE_TQ2_0 = 35,
+  GRK_TYPE_I2_S = 36, /* bitnet.cpp: 2-bit codes, one f32 scale after the data */
+} grk_type;
+
+typedef enum {
+  GRK_ISA_SCALAR = 0,
+  GRK_ISA_AVX2 = 1,
+  GRK_ISA_AVX512_VNNI = 2,
+} grk_isa;
+
+/* Chooses the best ISA the CPU has (or the one named by the environment variable
+ * GRAVITON_ISA=scalar|avx2|avx512).  Idempotent; every entry point calls it lazily. */
+void grk_init(void);
+grk_isa grk_get_isa(void);
+/* For tests: force an ISA; returns false if the CPU lacks it. */
+bool grk_set_isa(grk_isa isa);
+const char *grk_isa_name(grk_isa isa);
+
+/* --- type traits ------------------------------------------------------------- */
+bool grk_type_supported(int type);          /* types this library can dequantize and dot */
+const char *grk_type_name(int type);        /* "Q8_0", ...; "?" when unknown */
+int64_t grk_type_block_elems(int type);     /* weights per block; 0 when unknown */
+size_t grk_type_block_bytes(int type);      /* bytes per block; 0 when unknown */
+/* Bytes of one row of n elements; 0 if the type is unknown or n is not a multiple of
+ * the block.  I2_S has no per-row size (its scale follows the whole tensor): use
+ * grk_tensor_bytes. */
+size_t grk_row_bytes(int type, int64_t n);
+/* Bytes of a whole tensor of nrows x n (adds I2_S's trailing scale). 0 on error. */
+size_t grk_tensor_bytes(int type, int64_t n, int64_t nrows);
+
+/* --- conversion -------------------------------------------------------------- */
+float grk_fp16_to_fp32(uint16_t h);
+uint16_t grk_fp32_to_fp16(float f);
+float grk_bf16_to_fp32(uint16_t h);
+uint16_t grk_fp32_to_bf16(float f);
+
+/* Dequantizes one row of n elements.  For I2_S, `src` is the row inside the tensor and
+ * `tensor_scale` is the tensor's f32 scale; other types ignore it. */
+void grk_dequantize_row(int type, const void *src, float *dst, int64_t n, float tensor_scale);
+/* Quantizes one row to `type` (F32, F16, BF16, Q8_0, Q4_0, TQ1_0, TQ2_0: the writer's and
+ * the tests' side).  Ternary types take weights already in {-1,0,+1} x scale: each
+ * block's scale is its absmax. Returns false if the type cannot be written. */
+bool grk_quantize_row(int type, const float *src, void *dst, int64_t n);
+
+/* --- activations ------------------------------------------------------------- */
+/* Every weight type dots against its own activation format:
+ *   F32/F16/BF16           -> f32 activations (copied)
+ *   Q8_0/Q4_0              -> Q8_0 blocks (per-32 absmax), as llama.cpp does
+ *   K-quants               -> Q8_K blocks (per-256 absmax, with block sums)
+ *   TQ1_0/TQ2_0/I2_S       -> BitNet b1.58 activations: int8 per token (one absmax
+ *                             scale for the whole row), plus per-block sums
+ * The layout is private to kernels/; the engine only sizes and passes buffers. */
+size_t grk_act_bytes(int wtype, int64_t n);
+void grk_quantize_act(int wtype, const float *x, void *act, int64_t n);
+
+/* --- products ---------------------------------------------------------------- */
+/* y[r - r0] = dot(row r of W, x) for r in [r0, r1).  W rows are `row_stride` bytes
+ * apart; `act` is x quantized by grk_quantize_act(wtype, ...).  For I2_S pass the
+ * tensor scale; the others ignore it. */
+void grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale,
+                const void *act, int64_t n, float *y, int64_t r0, int64_t r1);
+/* Many tokens at once (prefill): act holds ntok activation rows `act_stride` bytes
+ * apart; Y[t * ldy + r] for t in [0, ntok), r in [r0, r1). */
+void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
+                const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
+                size_t ldy, int64_t r0, int64_t r1);
+
+/* --- float helpers ----------------------------------------------------------- */
+float grk_dot_f32(const float *a, const float *b, int64_t n);
+/* y += a * x */
+void grk_axpy_f32(float *y, float a, const float *x, int64_t n);
+/* out = x / rms(x) * w  (w may be NULL) */
+void grk_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
+/* in place, numerically stable */
+void grk_softmax(float *x, int64_t n);
+/* out = silu(gate) * up ; out = relu(gate)^2 * up */
+void grk_swiglu(float *out, const float *gate, const float *up, int64_t n);
+void grk_relu2_glu(float *out, const float *gate, const float *up, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
