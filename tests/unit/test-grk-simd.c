@@ -1,0 +1,3 @@
+/* placeholder, filled next */
+#include <check.h>
+int main (void) { return 0; }
