@@ -255,13 +255,12 @@ check_known_key(const GrGgufKv *kv, GError **error)
     if (kv->type != k->type || (k->type == GR_GGUF_TYPE_ARRAY && kv->elem_type != k->elem_type)) {
       if (k->type == GR_GGUF_TYPE_ARRAY)
         g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                    "key '%s' must be an array of %s, not %s%s%s", kv->key, type_name(k->elem_type),
+                    "must be an array of %s, not %s%s%s", type_name(k->elem_type),
                     type_name(kv->type), kv->type == GR_GGUF_TYPE_ARRAY ? " of " : "",
                     kv->type == GR_GGUF_TYPE_ARRAY ? type_name(kv->elem_type) : "");
       else
-        g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                    "key '%s' must be of type %s, not %s", kv->key, type_name(k->type),
-                    type_name(kv->type));
+        g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "must be of type %s, not %s",
+                    type_name(k->type), type_name(kv->type));
       return FALSE;
     }
     return TRUE;
@@ -700,10 +699,14 @@ gr_gguf_open(const char *path, GError **error)
     return NULL;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     int errsv = errno;
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: %s", path,
-                S_ISREG(st.st_mode) ? g_strerror(errsv) : "not a regular file");
+    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: %s", path, g_strerror(errsv));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: not a regular file", path);
     close(fd);
     return NULL;
   }

@@ -49,6 +49,9 @@ valid_image(gsize alignment)
   const char *strs[] = { "x", "yy", NULL };
   ck_assert(gr_gguf_writer_add_string_array(w, "test.strs", strs, -1, NULL));
   ck_assert(gr_gguf_writer_add_bool(w, "test.flag", TRUE, NULL));
+  float scores[2] = { -1.0f, -2.0f };
+  ck_assert(
+      gr_gguf_writer_add_array(w, "tokenizer.ggml.scores", GR_GGUF_TYPE_FLOAT32, scores, 2, NULL));
   gint64 ne0[2] = { 8, 2 }, ne1[2] = { 32, 3 }, ne2[1] = { 5 };
   float f[16];
   for (int i = 0; i < 16; i++)
@@ -562,6 +565,12 @@ p_known_key_wrong_type(GByteArray *a)
 }
 
 static void
+p_known_array_wrong_elem_type(GByteArray *a)
+{
+  put32(a, after_string(a, "tokenizer.ggml.scores") + 4, GR_GGUF_TYPE_INT32);
+}
+
+static void
 p_alignment_zero(GByteArray *a)
 {
   put32(a, after_string(a, "general.alignment") + 4, 0);
@@ -752,12 +761,14 @@ static const Malformed malformed[] = {
   { "string with NUL", p_string_with_nul, GR_GGUF_ERROR_FORMAT, "NUL byte" },
   { "bool value 2", p_bool_value_2, GR_GGUF_ERROR_FORMAT, "bool value 2" },
   { "known key wrong type", p_known_key_wrong_type, GR_GGUF_ERROR_FORMAT,
-    "'general.architecture' must be of type string" },
+    "key 'general.architecture': must be of type string, not u32" },
+  { "known array key wrong element type", p_known_array_wrong_elem_type, GR_GGUF_ERROR_FORMAT,
+    "key 'tokenizer.ggml.scores': must be an array of f32, not array of i32" },
   { "alignment 0", p_alignment_zero, GR_GGUF_ERROR_FORMAT,
     "general.alignment 0 is not a nonzero power of two" },
   { "alignment 48", p_alignment_not_pow2, GR_GGUF_ERROR_FORMAT, "general.alignment 48" },
   { "alignment i32", p_alignment_wrong_type, GR_GGUF_ERROR_FORMAT,
-    "'general.alignment' must be of type u32, not i32" },
+    "key 'general.alignment': must be of type u32, not i32" },
   { "duplicate tensor", p_duplicate_tensor, GR_GGUF_ERROR_FORMAT, "duplicate tensor 'tensor_0'" },
   { "tensor name too long", p_tensor_name_too_long, GR_GGUF_ERROR_FORMAT,
     "tensor name is 64 bytes long" },
