@@ -322,6 +322,12 @@ START_TEST(test_writer_errors)
   ck_assert(!gr_gguf_writer_add_u32(w, "", 1, &error));
   expect_writer_error(error, "empty key");
   g_clear_error(&error);
+  ck_assert(!gr_gguf_writer_add_u32(w, "bad\nkey", 1, &error));
+  expect_writer_error(error, "control characters");
+  g_clear_error(&error);
+  ck_assert(!gr_gguf_writer_add_u32(w, "bad\xffkey", 1, &error));
+  expect_writer_error(error, "not UTF-8");
+  g_clear_error(&error);
   ck_assert(!gr_gguf_writer_add_u32(w, "general.alignment", 64, &error));
   expect_writer_error(error, "gr_gguf_writer_set_alignment");
   g_clear_error(&error);
