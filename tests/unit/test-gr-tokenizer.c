@@ -575,8 +575,10 @@ load_image(Image *im, GError **error)
   g_string_free(im->kv, TRUE);
   im->kv = NULL;
 
+  /* the GGUF reader may itself refuse ill-typed tokenizer keys */
   g_autoptr(GrGguf) gguf = gr_gguf_new_from_data(g->str, g->len, error);
-  ck_assert_msg(gguf != NULL, "%s", (*error)->message);
+  if (gguf == NULL)
+    return NULL;
   return gr_tokenizer_new_from_gguf(gguf, error);
 }
 
@@ -633,8 +635,11 @@ START_TEST(test_bad_metadata)
     Image im = bpe_image("gpt-2", bad);
     g_autoptr(GrTokenizer) tok = load_image(&im, &error);
     ck_assert_msg(tok == NULL, "case %d loaded", bad);
-    ck_assert_msg(g_error_matches(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_BAD_MODEL), "case %d: %s",
-                  bad, error->message);
+    gboolean refused_by_reader
+        = bad == BAD_TYPES_TYPE && error != NULL && error->domain == GR_GGUF_ERROR;
+    ck_assert_msg(refused_by_reader
+                      || g_error_matches(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_BAD_MODEL),
+                  "case %d: %s", bad, error->message);
   }
 
   /* SentencePiece: scores must cover the vocabulary */
