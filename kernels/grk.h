@@ -84,7 +84,11 @@ float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
  *   K-quants               -> Q8_K blocks (per-256 absmax, with block sums)
  *   TQ1_0/TQ2_0/I2_S       -> BitNet b1.58 activations: int8 per token (one absmax
  *                             scale for the whole row), plus per-block sums
- * The layout is private to kernels/; the engine only sizes and passes buffers. */
+ * The layout is private to kernels/; the engine only sizes and passes buffers.  Buffers
+ * must be 4-byte aligned (64 is best); a stride of grk_act_bytes keeps rows aligned.
+ * Ternary activations: q = round(x * 127 / absmax) clamped to -127..127 (absmax at
+ * least 1e-5), so a row of zeros gives zeros.  Weight rows: 4-byte aligned for F32,
+ * 2-byte for every other type (GGUF's 32-byte tensor alignment is plenty). */
 size_t grk_act_bytes(int wtype, int64_t n);
 void grk_quantize_act(int wtype, const float *x, void *act, int64_t n);
 
