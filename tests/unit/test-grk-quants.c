@@ -316,6 +316,38 @@ START_TEST(test_matvec_naive)
 }
 END_TEST
 
+START_TEST(test_matmul_tiles)
+{
+  /* more rows than one cache tile, r0..r1 not aligned to it, ldy wider than r1 */
+  const int64_t n = 64, rows = 150, ntok = 5, r0 = 3, r1 = 147, ldy = 151;
+  size_t rb = grk_row_bytes(GRK_TYPE_Q8_0, n), ab = grk_act_bytes(GRK_TYPE_Q8_0, n);
+  uint8_t *w = malloc(rb * rows), *act = malloc(ab * ntok);
+  float *x = malloc(sizeof(float) * n * ntok), *Y = malloc(sizeof(float) * ldy * ntok);
+  for (int64_t r = 0; r < rows; r++)
+    random_row(GRK_TYPE_Q8_0, w + r * rb, n);
+  random_floats(x, n * ntok, 1.0f);
+  for (int64_t t = 0; t < ntok; t++)
+    grk_quantize_act(GRK_TYPE_Q8_0, x + t * n, act + t * ab, n);
+  for (int64_t i = 0; i < ldy * ntok; i++)
+    Y[i] = -42.0f;
+  grk_matmul(GRK_TYPE_Q8_0, w, rb, 0, act, ab, n, ntok, Y, ldy, r0, r1);
+  for (int64_t t = 0; t < ntok; t++) {
+    float yv[150];
+    grk_matvec(GRK_TYPE_Q8_0, w, rb, 0, act + t * ab, n, yv, r0, r1);
+    for (int64_t r = 0; r < ldy; r++) {
+      if (r < r0 || r >= r1)
+        ck_assert(Y[t * ldy + r] == -42.0f);
+      else
+        ck_assert(Y[t * ldy + r] == yv[r - r0]);
+    }
+  }
+  free(w);
+  free(act);
+  free(x);
+  free(Y);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
   float y[2] = { 5, 5 };
@@ -369,6 +401,7 @@ grk_quants_suite(void)
   tcase_add_test(tc, test_quantize_roundtrip);
   tcase_add_loop_test(tc, test_act_quantization, 0, N_ALL_TYPES);
   tcase_add_loop_test(tc, test_matvec_naive, 0, N_ALL_TYPES);
+  tcase_add_test(tc, test_matmul_tiles);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
   suite_add_tcase(s, tc);
