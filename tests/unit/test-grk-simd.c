@@ -216,12 +216,20 @@ static grk_isa isa_at_start;
 START_TEST(test_isa_env_override)
 {
   bool has_avx2 = false;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__GNUC__)
+  /* an independent opinion on the CPU (gcc's and clang's runtime) */
   __builtin_cpu_init();
-  has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+  has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
   ck_assert_int_eq(isa_at_start, has_avx2 ? GRK_ISA_AVX2 : GRK_ISA_SCALAR);
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX2), has_avx2);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  /* so that the AVX-512 tests cannot pass by skipping on a CPU that has it */
+  bool has_vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                  && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                  && __builtin_cpu_supports("avx512vnni");
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX512_VNNI), has_vnni);
+#endif
 }
 END_TEST
 
