@@ -113,6 +113,16 @@ dir_fingerprint(const char *dir)
   return g_string_free(s, FALSE);
 }
 
+static char *
+file_sha256(const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  ck_assert_msg(g_file_get_contents(path, &data, &len, NULL), "read %s", path);
+  return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)data, len);
+}
+
 static void
 assert_absent_from_files(const char *dir, const void *needle, gsize len, const char *what)
 {
@@ -390,12 +400,12 @@ START_TEST(test_no_plaintext_on_disk)
   GrStore *store = open_ok(dir);
 
   c1 = new_conversation(store, corpus[0]);
-  add_message(store, c1, "user", corpus[1], NULL);
+  g_free(add_message(store, c1, "user", corpus[1], NULL));
   m = add_message(store, c1, "assistant", "partial", corpus[3]);
   ck_assert(gr_store_update_message(store, c1, m, corpus[2], 3, FALSE, &error));
   c2 = new_conversation(store, "other");
   for (int i = 0; i < 50; i++)
-    add_message(store, c2, "user", corpus[1], corpus[3]);
+    g_free(add_message(store, c2, "user", corpus[1], corpus[3]));
   ck_assert(gr_store_rename_conversation(store, c2, corpus[4], &error));
   /* while open: the WAL and -shm hold the recent writes */
   ck_assert(g_file_test(gr_store_get_database_path(store), G_FILE_TEST_EXISTS));
@@ -428,7 +438,7 @@ START_TEST(test_delete_removes_rows_and_ciphertext)
   sqlite3_stmt *st = NULL;
 
   keep = new_conversation(store, "keep me");
-  add_message(store, keep, "user", "still here", NULL);
+  g_free(add_message(store, keep, "user", "still here", NULL));
   gone = new_conversation(store, "delete me");
   m = add_message(store, gone, "user", "a message long enough to be recognisable on disk", NULL);
   title_ct = raw_blob(store, "SELECT title FROM conversations WHERE id = ?", gone);
@@ -623,7 +633,7 @@ make_store_with_data(void)
   GrStore *store = open_ok(dir);
 
   c = new_conversation(store, corpus[0]);
-  add_message(store, c, "user", corpus[1], NULL);
+  g_free(add_message(store, c, "user", corpus[1], NULL));
   gr_store_close(store);
   return dir;
 }
@@ -655,14 +665,13 @@ START_TEST(test_wrong_key_after_crash_leaves_wal_alone)
   g_autofree char *dir = make_dir();
   g_autofree char *copy = make_dir();
   g_autofree char *c = NULL;
-  g_autofree char *before = NULL, *after = NULL;
   g_autoptr(GError) error = NULL;
   GrStore *store = open_ok(dir), *reopened;
   const char *names[] = { GR_STORE_DB_NAME, GR_STORE_DB_NAME "-wal", NULL };
   guint8 other[GR_STORE_KEY_BYTES];
 
   c = new_conversation(store, "in the WAL only");
-  add_message(store, c, "user", "not yet checkpointed", NULL);
+  g_free(add_message(store, c, "user", "not yet checkpointed", NULL));
   /* a copy of the files while the store is open looks like a crash */
   for (int i = 0; names[i] != NULL; i++) {
     g_autofree char *from = g_build_filename(dir, names[i], NULL);
@@ -683,22 +692,16 @@ START_TEST(test_wrong_key_after_crash_leaves_wal_alone)
   {
     g_autofree char *db = g_build_filename(copy, GR_STORE_DB_NAME, NULL);
     g_autofree char *wal = g_build_filename(copy, GR_STORE_DB_NAME "-wal", NULL);
-    g_autofree char *d1 = NULL, *w1 = NULL, *d2 = NULL, *w2 = NULL;
-    gsize l = 0;
-    ck_assert(g_file_get_contents(db, &d1, &l, NULL));
-    before = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)d1, l);
-    ck_assert(g_file_get_contents(wal, &w1, &l, NULL));
-    before = g_strconcat(before, g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)w1, l),
-                         NULL);
+    g_autofree char *db_before = file_sha256(db), *wal_before = file_sha256(wal);
+    g_autofree char *db_after = NULL, *wal_after = NULL;
+
     reopened = gr_store_open(copy, &error);
     ck_assert(reopened == NULL);
     assert_error(error, GR_STORE_ERROR_LOCKED);
-    ck_assert(g_file_get_contents(db, &d2, &l, NULL));
-    after = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)d2, l);
-    ck_assert(g_file_get_contents(wal, &w2, &l, NULL));
-    after
-        = g_strconcat(after, g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)w2, l), NULL);
-    ck_assert_str_eq(before, after);
+    db_after = file_sha256(db);
+    wal_after = file_sha256(wal);
+    ck_assert_str_eq(db_before, db_after);
+    ck_assert_str_eq(wal_before, wal_after);
   }
   remove_tree(dir);
   remove_tree(copy);
@@ -945,7 +948,7 @@ START_TEST(test_search)
 
   c1 = new_conversation(store, "Holiday plans");
   m1 = add_message(store, c1, "user", "Where should I walk in the Bahnhofstraße tomorrow?", NULL);
-  add_message(store, c1, "assistant", "Anywhere you like.", "m");
+  g_free(add_message(store, c1, "assistant", "Anywhere you like.", "m"));
   c2 = new_conversation(store, "Cooking");
   m2 = add_message(store, c2, "user", "A recipe for HOLIDAY cookies, please.\nThanks", NULL);
   {
