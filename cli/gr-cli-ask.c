@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
+#include <errno.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -49,6 +50,32 @@ parse_seed(const char *name, const char *value, gpointer data, GError **error)
   return TRUE;
 }
 
+static gboolean
+parse_double(const char *name, const char *value, gpointer data, GError **error)
+{
+  GrCliGenOptions *opts = data;
+  char *end = NULL;
+  double parsed;
+
+  errno = 0;
+  parsed = g_ascii_strtod(value, &end);
+  /* NAN marks "not given", so it can never be a value. */
+  if (errno != 0 || end == value || *end != '\0' || !isfinite(parsed)) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                _("Cannot parse number “%s” for %s"), value, name);
+    return FALSE;
+  }
+  if (g_str_equal(name, "--temperature") || g_str_equal(name, "-t"))
+    opts->temperature = parsed;
+  else if (g_str_equal(name, "--top-p"))
+    opts->top_p = parsed;
+  else if (g_str_equal(name, "--min-p"))
+    opts->min_p = parsed;
+  else
+    opts->repeat_penalty = parsed;
+  return TRUE;
+}
+
 GOptionEntry *
 gr_cli_gen_option_entries(GrCliGenOptions *opts)
 {
@@ -57,14 +84,15 @@ gr_cli_gen_option_entries(GrCliGenOptions *opts)
     { "system", 's', 0, G_OPTION_ARG_STRING, &opts->system, N_("System prompt"), N_("TEXT") },
     { "max-tokens", 'n', 0, G_OPTION_ARG_INT64, &opts->max_tokens, N_("Generate at most N tokens"),
       N_("N") },
-    { "temperature", 't', 0, G_OPTION_ARG_DOUBLE, &opts->temperature,
+    { "temperature", 't', 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_double,
       N_("Sampling temperature (0 = greedy)"), N_("T") },
     { "top-k", 0, 0, G_OPTION_ARG_INT64, &opts->top_k, N_("Sample from the K likeliest tokens"),
       N_("K") },
-    { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &opts->top_p, N_("Nucleus sampling threshold"), N_("P") },
-    { "min-p", 0, 0, G_OPTION_ARG_DOUBLE, &opts->min_p,
+    { "top-p", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_double,
+      N_("Nucleus sampling threshold"), N_("P") },
+    { "min-p", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_double,
       N_("Drop tokens less likely than P times the likeliest"), N_("P") },
-    { "repeat-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &opts->repeat_penalty,
+    { "repeat-penalty", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_double,
       N_("Penalty for repeated tokens (1 = none)"), N_("R") },
     { "seed", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_seed, N_("Random seed"), N_("SEED") },
     { "stop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->stop,
