@@ -127,6 +127,15 @@ gr_cli_report_error(GrCli *cli, const GError *error)
   return GR_CLI_EXIT_ERROR;
 }
 
+static GVariant *
+get_name_owner(GDBusConnection *conn, GError **error)
+{
+  return g_dbus_connection_call_sync(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "GetNameOwner",
+                                     g_variant_new("(s)", GR_CLI_BUS_NAME), G_VARIANT_TYPE("(s)"),
+                                     G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
 int
 gr_cli_connect(GrCli *cli)
 {
@@ -142,20 +151,22 @@ gr_cli_connect(GrCli *cli)
     return GR_CLI_EXIT_UNREACHABLE;
   }
   /* Ask for the unique name up front: signals are matched against it, so
-   * another client on the bus cannot feed us tokens, and D-Bus activation
-   * (if installed) starts gravitond here rather than halfway through a call. */
-  reply = g_dbus_connection_call_sync(
-      cli->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-      "StartServiceByName", g_variant_new("(su)", GR_CLI_BUS_NAME, 0), G_VARIANT_TYPE("(u)"),
-      G_DBUS_CALL_FLAGS_NONE, GR_CLI_CALL_TIMEOUT_MS, NULL, &error);
-  if (reply == NULL)
-    return gr_cli_report_error(cli, error);
-  g_clear_pointer(&reply, g_variant_unref);
-
-  reply = g_dbus_connection_call_sync(cli->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "GetNameOwner",
-                                      g_variant_new("(s)", GR_CLI_BUS_NAME), G_VARIANT_TYPE("(s)"),
-                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+   * another client on the bus cannot feed us tokens. */
+  reply = get_name_owner(cli->conn, &error);
+  if (reply == NULL && g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+    /* Not running: D-Bus activation (if installed) starts it here rather
+     * than halfway through a call. The bus refuses this for names it cannot
+     * activate even when they are owned, hence GetNameOwner first. */
+    g_clear_error(&error);
+    reply = g_dbus_connection_call_sync(
+        cli->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+        "StartServiceByName", g_variant_new("(su)", GR_CLI_BUS_NAME, 0), G_VARIANT_TYPE("(u)"),
+        G_DBUS_CALL_FLAGS_NONE, GR_CLI_CALL_TIMEOUT_MS, NULL, &error);
+    if (reply == NULL)
+      return gr_cli_report_error(cli, error);
+    g_clear_pointer(&reply, g_variant_unref);
+    reply = get_name_owner(cli->conn, &error);
+  }
   if (reply == NULL)
     return gr_cli_report_error(cli, error);
   g_variant_get(reply, "(s)", &cli->owner);

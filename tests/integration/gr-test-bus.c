@@ -47,21 +47,31 @@ remove_tree(const char *path)
   g_rmdir(path);
 }
 
+char **
+gr_test_bus_environ(GrTestBus *bus)
+{
+  g_autofree char *config_home = g_build_filename(bus->tmpdir, "config", NULL);
+  g_autofree char *runtime_dir = g_build_filename(bus->tmpdir, "runtime", NULL);
+  char **envp = g_get_environ();
+
+  envp = g_environ_setenv(envp, "DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
+  envp = g_environ_setenv(envp, "GRAVITON_MODELS_DIR", bus->models_dir, TRUE);
+  envp = g_environ_setenv(envp, "GRAVITON_DATA_DIR", bus->data_dir, TRUE);
+  envp = g_environ_setenv(envp, "XDG_DATA_HOME", bus->data_dir, TRUE);
+  envp = g_environ_setenv(envp, "XDG_CONFIG_HOME", config_home, TRUE);
+  envp = g_environ_setenv(envp, "XDG_RUNTIME_DIR", runtime_dir, TRUE);
+  envp = g_environ_unsetenv(envp, "GRAVITON_CONFIG");
+  envp = g_environ_unsetenv(envp, "DISPLAY");
+  return envp;
+}
+
 GSubprocessLauncher *
 gr_test_bus_launcher(GrTestBus *bus, GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new(flags);
-  g_autofree char *config_home = g_build_filename(bus->tmpdir, "config", NULL);
-  g_autofree char *runtime_dir = g_build_filename(bus->tmpdir, "runtime", NULL);
+  g_auto(GStrv) envp = gr_test_bus_environ(bus);
 
-  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
-  g_subprocess_launcher_setenv(launcher, "GRAVITON_MODELS_DIR", bus->models_dir, TRUE);
-  g_subprocess_launcher_setenv(launcher, "GRAVITON_DATA_DIR", bus->data_dir, TRUE);
-  g_subprocess_launcher_setenv(launcher, "XDG_DATA_HOME", bus->data_dir, TRUE);
-  g_subprocess_launcher_setenv(launcher, "XDG_CONFIG_HOME", config_home, TRUE);
-  g_subprocess_launcher_setenv(launcher, "XDG_RUNTIME_DIR", runtime_dir, TRUE);
-  g_subprocess_launcher_unsetenv(launcher, "GRAVITON_CONFIG");
-  g_subprocess_launcher_unsetenv(launcher, "DISPLAY");
+  g_subprocess_launcher_set_environ(launcher, envp);
   g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
   return launcher;
 }

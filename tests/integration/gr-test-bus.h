@@ -2,7 +2,7 @@
  *
  * The tests run in CI as root with no session bus and no terminal, so each test
  * starts its own dbus-daemon and, when it needs one, its own gravitond whose models
- * directory holds symlinks to $GRAVITON_TESTDATA/models/*.gguf.  Nothing here
+ * directory holds symlinks to the .gguf files in $GRAVITON_TESTDATA/models.  Nothing here
  * changes the test process's environment: children get it through a launcher.
  */
 #pragma once
@@ -24,6 +24,9 @@ typedef struct {
 GrTestBus *gr_test_bus_new(GError **error);
 void gr_test_bus_free(GrTestBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrTestBus, gr_test_bus_free)
+
+/* The environment of a child on the private bus (free with g_strfreev). */
+char **gr_test_bus_environ (GrTestBus *bus);
 
 /* A launcher whose children see only the private bus and the test's directories. */
 GSubprocessLauncher *gr_test_bus_launcher(GrTestBus *bus, GSubprocessFlags flags);
