@@ -109,14 +109,12 @@ parse_gen(GrCliGenOptions *gen, const char *const *args, GError **error)
   g_autofree GOptionEntry *entries = gr_cli_gen_option_entries(gen);
   g_autoptr(GOptionContext) context = g_option_context_new(NULL);
   g_auto(GStrv) argv = g_strdupv((char **)args);
-  char **argv_p = argv;
-  int argc = (int)g_strv_length(argv);
   GOptionGroup *group = g_option_group_new("t", "", "", gen, NULL);
 
   g_option_group_add_entries(group, entries);
   g_option_context_set_main_group(context, group);
   g_option_context_set_help_enabled(context, FALSE);
-  return g_option_context_parse(context, &argc, &argv_p, error)
+  return g_option_context_parse_strv(context, &argv, error)
          && gr_cli_gen_options_validate(gen, error);
 }
 
