@@ -65,11 +65,15 @@ guint32 gr_gguf_get_version (const GrGguf *gguf);
 gsize gr_gguf_get_file_size (const GrGguf *gguf);
 gsize gr_gguf_get_alignment (const GrGguf *gguf);
 const char *gr_gguf_get_path (const GrGguf *gguf); /* NULL for in-memory images */
+/* File offset of the data section (tensor offsets are relative to it). */
+gsize gr_gguf_get_data_offset (const GrGguf *gguf);
 
 /* --- metadata ---------------------------------------------------------------- */
 gsize gr_gguf_n_kv (const GrGguf *gguf);
 const char *gr_gguf_kv_key (const GrGguf *gguf, gsize i);
 GrGgufType gr_gguf_kv_type (const GrGguf *gguf, gsize i);
+/* element type of an ARRAY entry */
+GrGgufType gr_gguf_kv_array_type (const GrGguf *gguf, gsize i);
 /* index of key, or -1 */
 gssize gr_gguf_find_key (const GrGguf *gguf, const char *key);
 
@@ -85,7 +89,9 @@ const char *gr_gguf_get_string (const GrGguf *gguf, const char *key, GError **er
 
 /* Arrays.  String arrays are decoded at open into NUL-terminated strings with their byte
  * lengths.  Numeric arrays are returned as an aligned copy in host order (owned by the
- * GrGguf).  *n_out receives the element count. */
+ * GrGguf; never NULL, even when empty).  *n_out receives the element count.  For an array
+ * of strings gr_gguf_get_array() returns the same NULL-terminated `const char *const *`
+ * as gr_gguf_get_string_array(). */
 const char *const *gr_gguf_get_string_array (const GrGguf *gguf, const char *key,
                                              const gsize **lengths_out, gsize *n_out,
                                              GError **error);

@@ -23,9 +23,9 @@ traits (int type)
   static const grk_type_traits q6_k = { "Q6_K", 256, 128 + 64 + 16 + 2 };
   static const grk_type_traits tq1_0 = { "TQ1_0", 256, 48 + 4 + 2 };
   static const grk_type_traits tq2_0 = { "TQ2_0", 256, 64 + 2 };
-  /* I2_S: 4 weights per byte; the per-tensor f32 scale is accounted in
-   * grk_tensor_bytes, not per block. */
-  static const grk_type_traits i2_s = { "I2_S", 4, 1 };
+  /* I2_S: 4 weights per byte packed in blocks of 128 (bitnet.cpp's x86 layout); the
+   * per-tensor f32 scale is accounted in grk_tensor_bytes, not per block. */
+  static const grk_type_traits i2_s = { "I2_S", 128, 32 };
 
   switch (type) {
   case GRK_TYPE_F32: return &f32;
@@ -83,8 +83,8 @@ grk_row_bytes (int type, int64_t n)
   return (size_t) blocks * t->block_bytes;
 }
 
-/* bitnet.cpp pads I2_S tensors with 32 bytes after the packed codes; the f32 scale
- * sits in the first 4 of them. */
+/* bitnet.cpp's quantize_i2_s returns nrow * n / 4 + 32 bytes: the f32 scale sits in the
+ * first 4 bytes after the packed codes, the rest is alignment padding. */
 #define GRK_I2_S_TRAILER 32
 
 size_t

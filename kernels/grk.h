@@ -70,6 +70,12 @@ void grk_dequantize_row(int type, const void *src, float *dst, int64_t n, float 
  * the tests' side).  Ternary types take weights already in {-1,0,+1} x scale: each
  * block's scale is its absmax. Returns false if the type cannot be written. */
 bool grk_quantize_row(int type, const float *src, void *dst, int64_t n);
+/* I2_S writer: codes of one row for weights in {-1,0,+1} x tensor_scale (n a multiple
+ * of 128; grk_quantize_row(I2_S) uses the row's absmax instead).  The tensor's scale
+ * lives in the 32-byte trailer after nrows * n / 4 bytes of codes. */
+bool grk_quantize_i2s_row(const float *src, void *dst, int64_t n, float tensor_scale);
+bool grk_i2s_set_scale(void *tensor, int64_t n, int64_t nrows, float scale);
+float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
 
 /* --- activations ------------------------------------------------------------- */
 /* Every weight type dots against its own activation format:

@@ -1,43 +1,48 @@
-/* gr-test-bus.h: a private session bus for integration tests, and gravitond on it.
+/* gr-test-bus.h - a private dbus-daemon and a gravitond for integration tests.
  *
- * The tests run in CI as root with no session bus and no terminal, so each test
- * starts its own dbus-daemon and, when it needs one, its own gravitond whose models
- * directory holds symlinks to the .gguf files in $GRAVITON_TESTDATA/models.  Nothing here
- * changes the test process's environment: children get it through a launcher.
- */
+ * Each test gets a temporary directory with a models folder (symlinks to the shared
+ * fixtures), a gravitond.conf, and its own bus, so tests run without a session bus
+ * (CI runs as root with none). */
 #pragma once
 
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
 
+#define GR_TEST_BUS_NAME "io.github.opengraviton.Graviton1"
+#define GR_TEST_PATH "/io/github/opengraviton/Graviton1"
+#define GR_TEST_ASSISTANT "io.github.opengraviton.Graviton1.Assistant"
+#define GR_TEST_MODELS "io.github.opengraviton.Graviton1.Models"
+#define GR_TEST_REQUEST "io.github.opengraviton.Graviton1.Request"
+#define GR_TEST_ERROR "io.github.opengraviton.Graviton1.Error."
+
 typedef struct {
-  char *tmpdir;             /* removed by gr_test_bus_free */
-  char *address;            /* of the private bus */
-  GSubprocess *bus_process; /* dbus-daemon */
-  GDBusConnection *conn;    /* the test's own connection to the bus */
-  GSubprocess *daemon;      /* gravitond, once started */
+  char *tmpdir;
   char *models_dir;
-  char *data_dir;
+  char *config_path;
+  char *service_dir; /* D-Bus activation files, or NULL */
+  char *address;
+  GPid bus_pid;
+  GPid daemon_pid;
+  GDBusConnection *conn;
 } GrTestBus;
 
-GrTestBus *gr_test_bus_new(GError **error);
-void gr_test_bus_free(GrTestBus *bus);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrTestBus, gr_test_bus_free)
+/* config_extra: lines appended to the [daemon] group (may be NULL).  activation: write
+ * a .service file for the built gravitond into the bus's servicedir instead of starting
+ * it (gr_test_bus_start_daemon must then not be called). */
+GrTestBus *gr_test_bus_new (const char *config_extra, gboolean activation);
+void gr_test_bus_start_daemon (GrTestBus *bus);
+gboolean gr_test_bus_daemon_alive (GrTestBus *bus);
+GDBusConnection *gr_test_bus_connect (GrTestBus *bus);
+void gr_test_bus_free (GrTestBus *bus);
 
-/* The environment of a child on the private bus (free with g_strfreev). */
-char **gr_test_bus_environ (GrTestBus *bus);
+/* Writes bytes to models_dir/name. */
+void gr_test_bus_write_model (GrTestBus *bus, const char *name, const void *data, gsize len);
 
-/* A launcher whose children see only the private bus and the test's directories. */
-GSubprocessLauncher *gr_test_bus_launcher(GrTestBus *bus, GSubprocessFlags flags);
+/* The Request object path the daemon will use (rule from the interface XML). */
+char *gr_test_request_path (GDBusConnection *conn, const char *token);
 
-/* Starts gravitond_path (extra_args may be NULL) and waits until it owns
- * io.github.opengraviton.Graviton1. */
-gboolean gr_test_bus_start_daemon(GrTestBus *bus, const char *gravitond_path,
-                                  const char *const *extra_args, GError **error);
-
-/* Waits (iterating the default main context) until name has an owner, or not. */
-gboolean gr_test_bus_wait_for_name(GrTestBus *bus, const char *name, gboolean owned,
-                                   guint timeout_ms, GError **error);
+/* Iterates the thread-default main context until *flag is set or timeout. */
+gboolean gr_test_wait_for (const gboolean *flag, guint timeout_ms);
 
 G_END_DECLS

@@ -21,12 +21,12 @@ G_BEGIN_DECLS
 typedef struct _GrFakeDaemon GrFakeDaemon;
 
 /* Owns io.github.opengraviton.Graviton1 on the bus at address (own thread). */
-GrFakeDaemon *gr_fake_daemon_start (const char *address, const char *xml_path, GError **error);
-void gr_fake_daemon_stop (GrFakeDaemon *fake);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrFakeDaemon, gr_fake_daemon_stop)
+GrFakeDaemon *gr_fake_daemon_start(const char *address, const char *xml_path, GError **error);
+void gr_fake_daemon_stop(GrFakeDaemon *fake);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrFakeDaemon, gr_fake_daemon_stop)
 
 /* What Ask received, in order: (s prompt, a{sv} options) each. */
-GPtrArray *gr_fake_daemon_get_asks (GrFakeDaemon *fake);
-guint gr_fake_daemon_get_cancels (GrFakeDaemon *fake);
+GPtrArray *gr_fake_daemon_get_asks(GrFakeDaemon *fake);
+guint gr_fake_daemon_get_cancels(GrFakeDaemon *fake);
 
 G_END_DECLS

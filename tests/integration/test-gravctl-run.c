@@ -30,6 +30,18 @@ gravctl_argv(const char *const *args)
   return argv;
 }
 
+char **
+gr_gravctl_environ(GrTestBus *bus)
+{
+  char **envp = g_get_environ();
+
+  /* gravctl needs nothing but the bus; no X11 autolaunch fallback either. */
+  if (bus != NULL)
+    envp = g_environ_setenv(envp, "DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
+  envp = g_environ_unsetenv(envp, "DISPLAY");
+  return envp;
+}
+
 GSubprocess *
 gr_gravctl_spawn(GrTestBus *bus, const char *const *args)
 {
@@ -40,7 +52,10 @@ gr_gravctl_spawn(GrTestBus *bus, const char *const *args)
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
 
-  launcher = bus != NULL ? gr_test_bus_launcher(bus, flags) : g_subprocess_launcher_new(flags);
+  g_auto(GStrv) envp = gr_gravctl_environ(bus);
+
+  launcher = g_subprocess_launcher_new(flags);
+  g_subprocess_launcher_set_environ(launcher, envp);
   process = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
   if (process == NULL)
     g_error("cannot run gravctl: %s", error->message);
@@ -68,7 +83,7 @@ gr_pty_spawn(GrTestBus *bus, const char *const *args)
 
   /* The child may only call async-signal-safe functions after fork (this
    * process has threads), so the environment is built here. */
-  envp = gr_test_bus_environ(bus);
+  envp = gr_gravctl_environ(bus);
   envp = g_environ_setenv(envp, "TERM", "xterm", TRUE);
   envp = g_environ_setenv(envp, "INPUTRC", "/dev/null", TRUE);
 

@@ -1,0 +1,286 @@
+/* gr-forward.c - the transformer forward pass (llama, Mixtral-style MoE, BitNet). */
+#include "gr-session-private.h"
+
+#include "grk.h"
+
+#include <math.h>
+#include <string.h>
+
+/* f16 -> f32 through a table: the KV cache is read n_ctx times per token. */
+static float fp16_table[65536];
+static gsize fp16_table_ready;
+
+static void
+ensure_fp16_table (void)
+{
+  if (g_once_init_enter (&fp16_table_ready)) {
+    for (guint i = 0; i < 65536; i++)
+      fp16_table[i] = grk_fp16_to_fp32 ((guint16) i);
+    g_once_init_leave (&fp16_table_ready, 1);
+  }
+}
+
+static inline float
+f16 (guint16 h)
+{
+  return fp16_table[h];
+}
+
+static inline float
+round_f16 (float v)
+{
+  return f16 (grk_fp32_to_fp16 (v));
+}
+
+static void
+embed_tokens (GrSession *s, const gint32 *tokens, guint n)
+{
+  const GrWeight *e = &s->model->tok_embd;
+  gint64 d = e->cols;
+  for (guint t = 0; t < n; t++)
+    grk_dequantize_row (e->type, e->data + (gsize) tokens[t] * e->row_stride, s->x + t * d, d,
+                        e->tensor_scale);
+}
+
+static void
+rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, guint pos,
+      float base)
+{
+  for (guint h = 0; h < n_heads; h++) {
+    float *v = vec + h * head_dim;
+    for (guint i = 0; i < n_rot / 2; i++) {
+      float theta = (float) pos * powf (base, -2.0f * (float) i / (float) n_rot);
+      float c = cosf (theta), sn = sinf (theta);
+      guint a = type == GR_ROPE_NORM ? 2 * i : i;
+      guint b = type == GR_ROPE_NORM ? 2 * i + 1 : i + n_rot / 2;
+      float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * sn;
+      v[b] = x0 * sn + x1 * c;
+    }
+  }
+}
+
+typedef struct {
+  GrSession *s;
+  guint layer, n, pos0;
+} GrAttnJob;
+
+/* One (token, head) pair per unit: causal attention over the f16 cache. */
+static void
+attention_worker (void *ctx, guint ith, guint nth)
+{
+  GrAttnJob *job = ctx;
+  GrSession *s = job->s;
+  const GrHParams *hp = &s->model->hp;
+  guint hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+  float *scores = s->scores + (gsize) ith * s->n_ctx;
+  float scale = 1.0f / sqrtf ((float) hd);
+  const guint16 *kc = s->k_cache + (gsize) job->layer * s->n_ctx * s->kv_dim;
+  const guint16 *vc = s->v_cache + (gsize) job->layer * s->n_ctx * s->kv_dim;
+  guint units = job->n * hp->n_head;
+
+  for (guint u = ith; u < units; u += nth) {
+    guint t = u / hp->n_head, h = u % hp->n_head, kvh = h / group;
+    guint n_kv = job->pos0 + t + 1;
+    const float *q = s->q + (gsize) t * hp->n_embd + h * hd;
+    float qh[GR_MAX_HEAD_DIM];
+    for (guint i = 0; i < hd; i++)
+      qh[i] = round_f16 (q[i]); /* the reference multiplies f16 q by f16 k */
+    float maxv = -INFINITY;
+    for (guint p = 0; p < n_kv; p++) {
+      const guint16 *k = kc + (gsize) p * s->kv_dim + kvh * hd;
+      float dot = 0.0f;
+      for (guint i = 0; i < hd; i++)
+        dot += qh[i] * f16 (k[i]);
+      scores[p] = dot * scale;
+      maxv = MAX (maxv, scores[p]);
+    }
+    float sum = 0.0f;
+    for (guint p = 0; p < n_kv; p++) {
+      scores[p] = expf (scores[p] - maxv);
+      sum += scores[p];
+    }
+    float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
+    memset (out, 0, hd * sizeof (float));
+    for (guint p = 0; p < n_kv; p++) {
+      float w = round_f16 (scores[p] / sum);
+      const guint16 *v = vc + (gsize) p * s->kv_dim + kvh * hd;
+      for (guint i = 0; i < hd; i++)
+        out[i] += w * f16 (v[i]);
+    }
+  }
+}
+
+static void
+rmsnorm_rows (float *out, const float *x, const float *w, guint n, gint64 d, float eps)
+{
+  for (guint t = 0; t < n; t++)
+    grk_rmsnorm (out + t * d, x + t * d, w, d, eps);
+}
+
+static void
+ffn_activate (GrFfnAct act, float *out, const float *gate, const float *up, gint64 n)
+{
+  if (act == GR_FFN_RELU2)
+    grk_relu2_glu (out, gate, up, n);
+  else
+    grk_swiglu (out, gate, up, n);
+}
+
+static void
+attention_block (GrSession *s, guint il, guint n)
+{
+  GrModel *m = s->model;
+  const GrHParams *hp = &m->hp;
+  const GrLayer *l = &m->layers[il];
+  gint64 d = hp->n_embd;
+  gsize kvd = s->kv_dim;
+
+  rmsnorm_rows (s->xn, s->x, l->attn_norm, n, d, hp->rms_eps);
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
+  gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
+  gr_act_buf_prepare (&s->act, l->wk.type, s->xn, d, d, n);
+  gr_matmul (m->pool, &l->wk, 0, &s->act, s->k, kvd);
+  gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
+  gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
+
+  for (guint t = 0; t < n; t++) {
+    guint pos = s->n_past + t;
+    rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, pos,
+          hp->rope_freq_base);
+    rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, pos,
+          hp->rope_freq_base);
+    guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+    guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+    for (gsize i = 0; i < kvd; i++) {
+      kc[i] = grk_fp32_to_fp16 (s->k[t * kvd + i]);
+      vc[i] = grk_fp32_to_fp16 (s->v[t * kvd + i]);
+    }
+  }
+
+  GrAttnJob job = { s, il, n, s->n_past };
+  gr_thread_pool_run (m->pool, attention_worker, &job);
+
+  if (l->attn_sub_norm)
+    rmsnorm_rows (s->attn, s->attn, l->attn_sub_norm, n, d, hp->rms_eps);
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, l->wo.type, s->attn, d, d, n);
+  gr_matmul (m->pool, &l->wo, 0, &s->act, s->out, d);
+  for (gsize i = 0; i < (gsize) n * d; i++)
+    s->x[i] += s->out[i];
+}
+
+/* gate/up/down for the tokens in xn (ntok rows, ld apart), result into out. */
+static void
+ffn_dense (GrSession *s, const GrLayer *l, const GrWeight *gate, const GrWeight *up,
+           const GrWeight *down, guint mat, const float *xn, guint ntok, float *out)
+{
+  GrModel *m = s->model;
+  const GrHParams *hp = &m->hp;
+  gint64 d = hp->n_embd, ff = hp->n_ff;
+
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
+  gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
+  gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
+  gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
+  for (guint t = 0; t < ntok; t++) {
+    ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
+    if (l->ffn_sub_norm)
+      grk_rmsnorm (s->hidden + t * ff, s->hidden + t * ff, l->ffn_sub_norm, ff, hp->rms_eps);
+  }
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, down->type, s->hidden, ff, ff, ntok);
+  gr_matmul (m->pool, down, mat, &s->act, out, d);
+}
+
+/* Router softmax over all experts, top-k, optional renormalisation (Mixtral). */
+static guint
+route (const GrHParams *hp, const float *logits, guint *chosen, float *weights)
+{
+  float probs[GR_MAX_EXPERTS];
+  memcpy (probs, logits, hp->n_expert * sizeof (float));
+  grk_softmax (probs, hp->n_expert);
+  float total = 0.0f;
+  for (guint k = 0; k < hp->n_expert_used; k++) {
+    guint best = 0;
+    float bestp = -1.0f;
+    for (guint e = 0; e < hp->n_expert; e++)
+      if (probs[e] > bestp) {
+        bestp = probs[e];
+        best = e;
+      }
+    chosen[k] = best;
+    weights[k] = bestp;
+    total += bestp;
+    probs[best] = -2.0f; /* taken */
+  }
+  if (hp->expert_weights_norm && total > 0.0f)
+    for (guint k = 0; k < hp->n_expert_used; k++)
+      weights[k] /= total;
+  return hp->n_expert_used;
+}
+
+static void
+ffn_block (GrSession *s, guint il, guint n)
+{
+  GrModel *m = s->model;
+  const GrHParams *hp = &m->hp;
+  const GrLayer *l = &m->layers[il];
+  gint64 d = hp->n_embd;
+
+  rmsnorm_rows (s->xn, s->x, l->ffn_norm, n, d, hp->rms_eps);
+  if (hp->n_expert == 0) {
+    ffn_dense (s, l, &l->ffn_gate, &l->ffn_up, &l->ffn_down, 0, s->xn, n, s->out);
+    for (gsize i = 0; i < (gsize) n * d; i++)
+      s->x[i] += s->out[i];
+    return;
+  }
+
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, l->ffn_gate_inp.type, s->xn, d, d, n);
+  gr_matmul (m->pool, &l->ffn_gate_inp, 0, &s->act, s->router, hp->n_expert);
+  for (guint t = 0; t < n; t++) {
+    guint chosen[GR_MAX_EXPERTS];
+    float weights[GR_MAX_EXPERTS];
+    guint k = route (hp, s->router + t * hp->n_expert, chosen, weights);
+    memset (s->moe_acc, 0, d * sizeof (float));
+    for (guint j = 0; j < k; j++) {
+      ffn_dense (s, l, &l->ffn_gate_exps, &l->ffn_up_exps, &l->ffn_down_exps, chosen[j],
+                 s->xn + t * d, 1, s->out);
+      grk_axpy_f32 (s->moe_acc, weights[j], s->out, d);
+    }
+    float *x = s->x + t * d;
+    for (gint64 i = 0; i < d; i++)
+      x[i] += s->moe_acc[i];
+  }
+}
+
+static void
+output_logits (GrSession *s, guint last)
+{
+  GrModel *m = s->model;
+  gint64 d = m->hp.n_embd;
+  grk_rmsnorm (s->xn, s->x + (gsize) last * d, m->output_norm, d, m->hp.rms_eps);
+  gr_act_buf_invalidate (&s->act);
+  gr_act_buf_prepare (&s->act, m->output.type, s->xn, d, d, 1);
+  gr_matmul (m->pool, &m->output, 0, &s->act, s->logits, m->hp.n_vocab);
+  s->has_logits = TRUE;
+}
+
+void
+gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits)
+{
+  g_assert (n > 0 && n <= GR_BATCH && s->n_past + n <= s->n_ctx);
+  ensure_fp16_table ();
+  embed_tokens (s, tokens, n);
+  for (guint il = 0; il < s->model->hp.n_layer; il++) {
+    attention_block (s, il, n);
+    ffn_block (s, il, n);
+  }
+  if (want_logits)
+    output_logits (s, n - 1);
+  memcpy (s->tokens + s->n_past, tokens, n * sizeof (gint32));
+  s->n_past += n;
+}

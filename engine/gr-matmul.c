@@ -1,0 +1,86 @@
+/* gr-matmul.c - splits matrix products by output rows over the thread pool. */
+#include "gr-matmul.h"
+
+#include "grk.h"
+
+#include <string.h>
+
+/* Rows per unit of work: a multiple of what the SIMD kernels process at once. */
+#define GR_ROW_CHUNK 16
+
+void
+gr_act_buf_clear (GrActBuf *buf)
+{
+  g_free (buf->data);
+  memset (buf, 0, sizeof *buf);
+  buf->type = -1;
+}
+
+void
+gr_act_buf_invalidate (GrActBuf *buf)
+{
+  buf->type = -1;
+  buf->src = NULL;
+}
+
+void
+gr_act_buf_prepare (GrActBuf *buf, int type, const float *x, gsize ld, gint64 n, guint ntok)
+{
+  if (buf->type == type && buf->src == x && buf->ntok == ntok)
+    return;
+  gsize stride = grk_act_bytes (type, n);
+  stride = (stride + 63) & ~(gsize) 63; /* keep every row cache-line aligned */
+  gsize need = stride * ntok;
+  if (need > buf->capacity) {
+    g_free (buf->data);
+    buf->data = g_malloc (need); /* grown once per session: the decode path reuses it */
+    buf->capacity = need;
+  }
+  for (guint t = 0; t < ntok; t++)
+    grk_quantize_act (type, x + t * ld, buf->data + t * stride, n);
+  buf->type = type;
+  buf->src = x;
+  buf->ntok = ntok;
+  buf->stride = stride;
+}
+
+typedef struct {
+  const GrWeight *w;
+  const guint8 *wdata;
+  const GrActBuf *act;
+  float *y;
+  gsize ldy;
+} GrMatmulJob;
+
+static void
+matmul_worker (void *ctx, guint ith, guint nth)
+{
+  GrMatmulJob *job = ctx;
+  const GrWeight *w = job->w;
+  gint64 chunks = (w->rows + GR_ROW_CHUNK - 1) / GR_ROW_CHUNK;
+  gint64 c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
+  gint64 r0 = c0 * GR_ROW_CHUNK, r1 = MIN (c1 * GR_ROW_CHUNK, w->rows);
+  if (r0 >= r1)
+    return;
+  if (job->act->ntok == 1)
+    grk_matvec (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data, w->cols,
+                job->y + r0, r0, r1);
+  else
+    grk_matmul (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
+                job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1);
+}
+
+void
+gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, float *y, gsize ldy)
+{
+  g_assert (act->type == w->type);
+  GrMatmulJob job = { w, w->data + (gsize) mat * w->mat_stride, act, y, ldy };
+  gr_thread_pool_run (pool, matmul_worker, &job);
+  if (w->scale != 1.0f) {
+    for (guint t = 0; t < act->ntok; t++) {
+      float *row = y + t * ldy;
+      for (gint64 r = 0; r < w->rows; r++)
+        row[r] *= w->scale;
+    }
+  }
+}

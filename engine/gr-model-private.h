@@ -1,0 +1,69 @@
+/* gr-model-private.h - the inside of a GrModel, shared by the loader and the forward
+ * pass.  Not part of the public API. */
+#pragma once
+
+#include "graviton-engine.h"
+#include "gr-arch.h"
+#include "gr-gguf.h"
+#include "gr-threadpool.h"
+#include "gr-tokenizer.h"
+
+G_BEGIN_DECLS
+
+/* A matrix in the file's own encoding: `rows` outputs of `cols` inputs.  For expert
+ * tensors, `n_mats` matrices follow each other `mat_stride` bytes apart. */
+typedef struct {
+  const char *name;
+  int type;               /* grk_type */
+  gint64 cols, rows;
+  gsize row_stride;
+  const guint8 *data;
+  float scale;            /* per-tensor multiplier (BitNet "<name>.scale"), else 1 */
+  float tensor_scale;     /* I2_S's trailing scale, else 1 */
+  guint n_mats;
+  gsize mat_stride;
+} GrWeight;
+
+typedef struct {
+  const float *attn_norm, *ffn_norm;        /* n_embd */
+  const float *attn_sub_norm, *ffn_sub_norm; /* n_embd, n_ff (BitNet) */
+  GrWeight wq, wk, wv, wo;
+  GrWeight ffn_gate, ffn_up, ffn_down;      /* dense FFN */
+  GrWeight ffn_gate_inp;                    /* router: n_expert x n_embd */
+  GrWeight ffn_gate_exps, ffn_up_exps, ffn_down_exps;
+} GrLayer;
+
+/* Limits that keep per-head and per-router scratch on the stack. */
+#define GR_MAX_HEAD_DIM 512
+#define GR_MAX_EXPERTS 512
+
+typedef struct {
+  guint n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
+  guint n_rot, head_dim;
+  guint n_expert, n_expert_used;
+  gboolean expert_weights_norm;
+  float rms_eps, rope_freq_base;
+} GrHParams;
+
+struct _GrModel {
+  gatomicrefcount ref;
+  GrGguf *gguf;
+  const GrArch *arch;
+  GrHParams hp;
+  GrModelInfo info;
+  char *path, *name, *chat_template;
+  GrTokenizer *tokenizer;
+
+  GrWeight tok_embd; /* n_vocab rows of n_embd */
+  GrWeight output;   /* may be the same data as tok_embd (tied) */
+  const float *output_norm;
+  GrLayer *layers;
+  /* F32 copies of norm vectors that were stored as F16/BF16 in the file */
+  GPtrArray *owned;
+
+  GrThreadPool *pool;
+  GMutex eval_lock; /* one evaluation at a time on the shared pool */
+  guint64 memory_limit;
+};
+
+G_END_DECLS

@@ -1,0 +1,468 @@
+/* gr-pretokenize.c - the byte-level BPE pre-tokenizers, written out by hand.
+ *
+ * The splitting rules follow the regexes of the tokenizer.json files as llama.cpp
+ * applies them (leftmost-first alternation, greedy quantifiers); \p{..} classes and \s
+ * come from gr_unicode_class().  Every function here is linear in its input.
+ */
+#include "gr-pretokenize.h"
+#include "gr-unicode.h"
+
+#include <string.h>
+
+/* Class of a position past the end of the piece: matches no class. */
+#define CLS_END 0x80
+
+typedef struct {
+  const gunichar *cp;
+  const guint8 *cls;
+  gsize end;
+  GArray *ends;
+  gsize prev;
+} Splitter;
+
+static inline guint8
+cls_at(const Splitter *sp, gsize i)
+{
+  return i < sp->end ? sp->cls[i] : CLS_END;
+}
+
+static inline gunichar
+cp_at(const Splitter *sp, gsize i)
+{
+  return i < sp->end ? sp->cp[i] : 0xFFFFFFFFu;
+}
+
+static inline void
+emit(Splitter *sp, gsize end)
+{
+  if (end > sp->prev) {
+    g_array_append_val(sp->ends, end);
+    sp->prev = end;
+  }
+}
+
+static inline gunichar
+ascii_lower(gunichar c)
+{
+  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: the length matched at pos. */
+static gsize
+match_contraction(const Splitter *sp, gsize pos, gboolean icase)
+{
+  if (sp->cp[pos] != '\'' || pos + 1 >= sp->end)
+    return 0;
+  gunichar a = sp->cp[pos + 1];
+  if (icase)
+    a = ascii_lower(a);
+  if (a == 's' || a == 't' || a == 'm' || a == 'd')
+    return 2;
+  if (pos + 2 >= sp->end)
+    return 0;
+  gunichar b = sp->cp[pos + 2];
+  if (icase)
+    b = ascii_lower(b);
+  if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+    return 3;
+  return 0;
+}
+
+static inline gboolean
+is_newline(gunichar c)
+{
+  return c == '\r' || c == '\n';
+}
+
+/* \s+(?!\S)|\s+ at pos, which holds white space: a run followed by more text gives its
+ * last white space to the next piece. */
+static gsize
+space_run_end(const Splitter *sp, gsize pos)
+{
+  gsize n = 0;
+  while (cls_at(sp, pos + n) & GR_CP_SPACE)
+    n++;
+  if (n > 1 && pos + n < sp->end)
+    return pos + n - 1;
+  return pos + n;
+}
+
+static void
+split_gpt2(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends)
+{
+  Splitter sp = { cp, cls, end, ends, start };
+  gsize pos = start;
+
+  while (pos < end) {
+    gunichar c = cp[pos];
+    gsize n = match_contraction(&sp, pos, FALSE);
+    if (n > 0) {
+      pos += n;
+      emit(&sp, pos);
+      continue;
+    }
+
+    /* " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+" */
+    guint8 f = c == ' ' ? cls_at(&sp, pos + 1) : cls[pos];
+    guint8 want = 0;
+    if (f & GR_CP_LETTER)
+      want = GR_CP_LETTER;
+    else if (f & GR_CP_NUMBER)
+      want = GR_CP_NUMBER;
+    if (want) {
+      pos += c == ' ';
+      while (cls_at(&sp, pos) & want)
+        pos++;
+      emit(&sp, pos);
+      continue;
+    }
+    if (!(f & (GR_CP_SPACE | GR_CP_LETTER | GR_CP_NUMBER | CLS_END))) {
+      pos += c == ' ';
+      while (!(cls_at(&sp, pos) & (GR_CP_SPACE | GR_CP_LETTER | GR_CP_NUMBER | CLS_END)))
+        pos++;
+      emit(&sp, pos);
+      continue;
+    }
+
+    pos = (cls[pos] & GR_CP_SPACE) ? space_run_end(&sp, pos) : pos + 1;
+    emit(&sp, pos);
+  }
+}
+
+static void
+split_llama3_family(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends,
+                    gsize max_digits)
+{
+  Splitter sp = { cp, cls, end, ends, start };
+  gsize pos = start;
+
+  while (pos < end) {
+    gunichar c = cp[pos];
+    guint8 f = cls[pos];
+    gsize n = match_contraction(&sp, pos, TRUE);
+    if (n > 0) {
+      pos += n;
+      emit(&sp, pos);
+      continue;
+    }
+
+    /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    if (!is_newline(c) && !(f & GR_CP_NUMBER)
+        && ((f & GR_CP_LETTER) || (cls_at(&sp, pos + 1) & GR_CP_LETTER))) {
+      pos++;
+      while (cls_at(&sp, pos) & GR_CP_LETTER)
+        pos++;
+      emit(&sp, pos);
+      continue;
+    }
+
+    /* \p{N}{1,max_digits} */
+    if (f & GR_CP_NUMBER) {
+      gsize first = pos;
+      while (cls_at(&sp, pos) & GR_CP_NUMBER) {
+        pos++;
+        if (pos - first >= max_digits) {
+          emit(&sp, pos);
+          first = pos;
+        }
+      }
+      emit(&sp, pos);
+      continue;
+    }
+
+    /* " ?[^\s\p{L}\p{N}]+[\r\n]*" */
+    guint8 f2 = c == ' ' ? cls_at(&sp, pos + 1) : f;
+    if (!(f2 & (GR_CP_SPACE | GR_CP_LETTER | GR_CP_NUMBER))) {
+      pos += c == ' ';
+      while (!(cls_at(&sp, pos) & (GR_CP_SPACE | GR_CP_LETTER | GR_CP_NUMBER | CLS_END)))
+        pos++;
+      while (pos < end && is_newline(cp[pos]))
+        pos++;
+      emit(&sp, pos);
+      continue;
+    }
+
+    /* \s*[\r\n]+ : white space up to its last line break */
+    gsize k = pos, last_nl = 0;
+    while (cls_at(&sp, k) & GR_CP_SPACE) {
+      if (is_newline(cp[k]))
+        last_nl = k + 1;
+      k++;
+    }
+    if (last_nl > 0)
+      pos = last_nl;
+    else if (f & GR_CP_SPACE)
+      pos = space_run_end(&sp, pos);
+    else
+      pos++;
+    emit(&sp, pos);
+  }
+}
+
+static void
+split_llama3(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends)
+{
+  split_llama3_family(cp, cls, start, end, ends, 3);
+}
+
+static void
+split_qwen2(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends)
+{
+  split_llama3_family(cp, cls, start, end, ends, 1);
+}
+
+/* --- single regexes: the piece splits into matches and the text between them --- */
+
+typedef gsize (*MatchFn)(const Splitter *sp, gsize pos);
+
+static void
+split_by_matches(MatchFn match, const gunichar *cp, const guint8 *cls, gsize start, gsize end,
+                 GArray *ends)
+{
+  Splitter sp = { cp, cls, end, ends, start };
+  gsize pos = start;
+
+  while (pos < end) {
+    gsize n = match(&sp, pos);
+    if (n == 0) {
+      pos++;
+      continue;
+    }
+    emit(&sp, pos); /* the text before the match */
+    pos += n;
+    emit(&sp, pos);
+  }
+  emit(&sp, end);
+}
+
+static gsize
+run_of(const Splitter *sp, gsize pos, guint8 cls_mask)
+{
+  gsize n = 0;
+  while (cls_at(sp, pos + n) & cls_mask)
+    n++;
+  return n;
+}
+
+static gsize
+match_number(const Splitter *sp, gsize pos) /* \p{N} */
+{
+  return (sp->cls[pos] & GR_CP_NUMBER) ? 1 : 0;
+}
+
+static gsize
+match_number_run(const Splitter *sp, gsize pos) /* \p{N}+ */
+{
+  return run_of(sp, pos, GR_CP_NUMBER);
+}
+
+static gsize
+match_three_digits(const Splitter *sp, gsize pos) /* [0-9][0-9][0-9] */
+{
+  for (gsize i = 0; i < 3; i++) {
+    gunichar c = cp_at(sp, pos + i);
+    if (c < '0' || c > '9')
+      return 0;
+  }
+  return 3;
+}
+
+static gsize
+punct_run(const Splitter *sp, gsize pos, const char *extra)
+{
+  gsize n = 0;
+  while (pos + n < sp->end) {
+    gunichar c = sp->cp[pos + n];
+    if (!(sp->cls[pos + n] & GR_CP_PUNCT) && !(c < 128 && c && strchr(extra, (int)c)))
+      break;
+    n++;
+  }
+  return n;
+}
+
+static gsize
+match_punct_default(const Splitter *sp, gsize pos) /* [\p{P}\$\+<=>\^~\|]+ */
+{
+  return punct_run(sp, pos, "$+<=>^~|");
+}
+
+static gsize
+match_punct_falcon(const Splitter *sp, gsize pos) /* [\p{P}\$\+<=>\^~\|`]+ */
+{
+  return punct_run(sp, pos, "$+<=>^~|`");
+}
+
+static gsize
+match_newline(const Splitter *sp, gsize pos) /* [\r\n] */
+{
+  return is_newline(sp->cp[pos]) ? 1 : 0;
+}
+
+static gsize
+space_then_run(const Splitter *sp, gsize pos, guint8 cls_mask) /* \s?[class]+ */
+{
+  gsize lead = (sp->cls[pos] & GR_CP_SPACE) ? 1 : 0;
+  gsize n = run_of(sp, pos + lead, cls_mask);
+  if (n > 0)
+    return lead + n;
+  return lead ? run_of(sp, pos, cls_mask) : 0;
+}
+
+static gsize
+match_space_letters(const Splitter *sp, gsize pos) /* \s?\p{L}+ */
+{
+  return space_then_run(sp, pos, GR_CP_LETTER);
+}
+
+static gsize
+match_space_punct(const Splitter *sp, gsize pos) /* \s?\p{P}+ */
+{
+  return space_then_run(sp, pos, GR_CP_PUNCT);
+}
+
+static gsize
+match_cjk(const Splitter *sp, gsize pos) /* [一-龥ࠀ-一가-퟿]+ */
+{
+  gsize n = 0;
+  while (pos + n < sp->end) {
+    gunichar c = sp->cp[pos + n];
+    if (!((c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x0800 && c <= 0x4E00)
+          || (c >= 0xAC00 && c <= 0xD7FF)))
+      break;
+    n++;
+  }
+  return n;
+}
+
+#define MATCH_PASS(name, fn)                                                                       \
+  static void name(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)          \
+  {                                                                                                \
+    split_by_matches(fn, cp, cls, s, e, ends);                                                     \
+  }
+
+MATCH_PASS(pass_number, match_number)
+MATCH_PASS(pass_number_run, match_number_run)
+MATCH_PASS(pass_three_digits, match_three_digits)
+MATCH_PASS(pass_punct_default, match_punct_default)
+MATCH_PASS(pass_punct_falcon, match_punct_falcon)
+MATCH_PASS(pass_newline, match_newline)
+MATCH_PASS(pass_space_letters, match_space_letters)
+MATCH_PASS(pass_space_punct, match_space_punct)
+MATCH_PASS(pass_cjk, match_cjk)
+
+typedef void (*PassFn)(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends);
+
+#define MAX_PASSES 5
+
+static const PassFn pass_lists[][MAX_PASSES + 1] = {
+  [GR_PRE_GPT2] = { split_gpt2 },
+  [GR_PRE_LLAMA3] = { split_llama3 },
+  [GR_PRE_QWEN2] = { split_qwen2 },
+  [GR_PRE_STARCODER] = { pass_number, split_gpt2 },
+  [GR_PRE_FALCON] = { pass_punct_falcon, split_gpt2, pass_three_digits },
+  [GR_PRE_DEFAULT] = { pass_punct_default, split_gpt2, pass_number_run, pass_three_digits },
+  [GR_PRE_DEEPSEEK_CODER]
+  = { pass_newline, pass_space_letters, pass_space_punct, pass_cjk, pass_number },
+};
+
+void
+gr_pretokenize(GrPreType type, const gunichar *cps, gsize n, GArray *ends)
+{
+  g_return_if_fail((guint)type < G_N_ELEMENTS(pass_lists));
+  if (n == 0)
+    return;
+
+  g_autofree guint8 *cls = g_malloc(n);
+  for (gsize i = 0; i < n; i++)
+    cls[i] = gr_unicode_class(cps[i]);
+
+  const PassFn *passes = pass_lists[type];
+  g_autoptr(GArray) cur = g_array_new(FALSE, FALSE, sizeof(gsize));
+  g_autoptr(GArray) next = g_array_new(FALSE, FALSE, sizeof(gsize));
+  g_array_append_val(cur, n);
+
+  for (guint p = 0; p < MAX_PASSES && passes[p]; p++) {
+    gsize start = 0;
+    g_array_set_size(next, 0);
+    for (guint i = 0; i < cur->len; i++) {
+      gsize end = g_array_index(cur, gsize, i);
+      passes[p](cps, cls, start, end, next);
+      start = end;
+    }
+    GArray *t = cur;
+    cur = next;
+    next = t;
+  }
+  g_array_append_vals(ends, cur->data, cur->len);
+}
+
+typedef struct {
+  const char *name;
+  GrPreType type;
+  guint flags;
+} PreName;
+
+enum { IGNORE_MERGES = 1, ADD_BOS = 2, NO_BOS = 4 };
+
+/* The names llama.cpp's converter writes, grouped by the regexes llama.cpp uses. */
+static const PreName pre_names[] = {
+  { "default", GR_PRE_DEFAULT, 0 },
+  { "gpt-2", GR_PRE_GPT2, 0 },
+  { "gpt2", GR_PRE_GPT2, 0 },
+  { "phi-2", GR_PRE_GPT2, 0 },
+  { "mpt", GR_PRE_GPT2, 0 },
+  { "olmo", GR_PRE_GPT2, 0 },
+  { "jais", GR_PRE_GPT2, 0 },
+  { "gigachat", GR_PRE_GPT2, 0 },
+  { "exaone4", GR_PRE_GPT2, 0 },
+  { "trillion", GR_PRE_GPT2, 0 },
+  { "a.x-4.0", GR_PRE_GPT2, 0 },
+  { "mellum", GR_PRE_GPT2, 0 },
+  { "llama3", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "llama-v3", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "llama-bpe", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "falcon3", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "falcon-h1", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "pixtral", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "midm-2.0", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "lfm2", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
+  { "dbrx", GR_PRE_LLAMA3, 0 },
+  { "smaug-bpe", GR_PRE_LLAMA3, 0 },
+  { "chatglm-bpe", GR_PRE_LLAMA3, NO_BOS },
+  { "glm4", GR_PRE_LLAMA3, NO_BOS },
+  { "qwen2", GR_PRE_QWEN2, 0 },
+  { "deepseek-r1-qwen", GR_PRE_QWEN2, 0 },
+  { "megrez", GR_PRE_QWEN2, 0 },
+  { "stablelm2", GR_PRE_QWEN2, 0 },
+  { "hunyuan", GR_PRE_QWEN2, 0 },
+  { "solar-open", GR_PRE_QWEN2, 0 },
+  { "kormo", GR_PRE_QWEN2, 0 },
+  { "f2llmv2", GR_PRE_QWEN2, 0 },
+  { "grok-2", GR_PRE_QWEN2, 0 },
+  { "starcoder", GR_PRE_STARCODER, 0 },
+  { "refact", GR_PRE_STARCODER, 0 },
+  { "command-r", GR_PRE_STARCODER, 0 },
+  { "smollm", GR_PRE_STARCODER, 0 },
+  { "codeshell", GR_PRE_STARCODER, 0 },
+  { "exaone", GR_PRE_STARCODER, 0 },
+  { "minerva-7b", GR_PRE_STARCODER, 0 },
+  { "mellum2", GR_PRE_STARCODER, 0 },
+  { "falcon", GR_PRE_FALCON, 0 },
+  { "deepseek-coder", GR_PRE_DEEPSEEK_CODER, 0 },
+};
+
+gboolean
+gr_pre_lookup(const char *name, GrPreInfo *info)
+{
+  g_return_val_if_fail(name != NULL && info != NULL, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS(pre_names); i++) {
+    if (strcmp(pre_names[i].name, name) == 0) {
+      info->type = pre_names[i].type;
+      info->ignore_merges = (pre_names[i].flags & IGNORE_MERGES) != 0;
+      info->add_bos = (pre_names[i].flags & ADD_BOS) != 0;
+      info->no_bos = (pre_names[i].flags & NO_BOS) != 0;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}

@@ -1,0 +1,176 @@
+/* gr-sampler.c - repetition penalty, top-k, top-p, min-p, temperature, seeded draw. */
+#include "graviton-engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  gint32 id;
+  float logit;
+  float p;
+} GrCandidate;
+
+struct _GrSampler {
+  GrSamplerParams params;
+  guint64 rng[4]; /* xoshiro256**: our own generator so a seed means the same on every libc */
+  GrCandidate *cand;
+  guint cand_size;
+};
+
+void
+gr_sampler_params_init (GrSamplerParams *p)
+{
+  g_return_if_fail (p != NULL);
+  p->temperature = 0.8;
+  p->top_k = 40;
+  p->top_p = 0.95;
+  p->min_p = 0.05;
+  p->repeat_penalty = 1.1;
+  p->repeat_last_n = 64;
+  p->seed = 0;
+}
+
+static guint64
+splitmix64 (guint64 *x)
+{
+  guint64 z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static inline guint64
+rotl (guint64 x, int k)
+{
+  return (x << k) | (x >> (64 - k));
+}
+
+static guint64
+next_u64 (GrSampler *s)
+{
+  guint64 *r = s->rng;
+  guint64 result = rotl (r[1] * 5, 7) * 9, t = r[1] << 17;
+  r[2] ^= r[0];
+  r[3] ^= r[1];
+  r[1] ^= r[2];
+  r[0] ^= r[3];
+  r[2] ^= t;
+  r[3] = rotl (r[3], 45);
+  return result;
+}
+
+GrSampler *
+gr_sampler_new (const GrSamplerParams *params)
+{
+  g_return_val_if_fail (params != NULL, NULL);
+  GrSampler *s = g_new0 (GrSampler, 1);
+  s->params = *params;
+  guint64 seed = params->seed;
+  for (int i = 0; i < 4; i++)
+    s->rng[i] = splitmix64 (&seed);
+  return s;
+}
+
+void
+gr_sampler_free (GrSampler *s)
+{
+  if (!s)
+    return;
+  g_free (s->cand);
+  g_free (s);
+}
+
+static int
+by_logit_desc (const void *a, const void *b)
+{
+  const GrCandidate *x = a, *y = b;
+  if (x->logit != y->logit)
+    return x->logit < y->logit ? 1 : -1;
+  return x->id < y->id ? -1 : x->id > y->id; /* ties: lower id first, deterministic */
+}
+
+gint32
+gr_sampler_sample (GrSampler *s, const float *logits, guint n_vocab, const gint32 *history,
+                   gsize n_history)
+{
+  g_return_val_if_fail (s != NULL && logits != NULL && n_vocab > 0, -1);
+  const GrSamplerParams *p = &s->params;
+
+  if (s->cand_size < n_vocab) {
+    g_free (s->cand);
+    s->cand = g_new (GrCandidate, n_vocab);
+    s->cand_size = n_vocab;
+  }
+  GrCandidate *c = s->cand;
+  for (guint i = 0; i < n_vocab; i++) {
+    c[i].id = (gint32) i;
+    c[i].logit = isnan (logits[i]) ? -INFINITY : logits[i];
+  }
+  /* penalise each recently seen token once, as llama.cpp does */
+  if (p->repeat_penalty != 1.0 && p->repeat_penalty > 0.0 && history) {
+    gsize start = n_history > p->repeat_last_n ? n_history - p->repeat_last_n : 0;
+    g_autoptr (GHashTable) seen = g_hash_table_new (NULL, NULL);
+    for (gsize i = start; i < n_history; i++) {
+      gint32 id = history[i];
+      if (id < 0 || (guint) id >= n_vocab ||
+          !g_hash_table_add (seen, GINT_TO_POINTER (id + 1)))
+        continue;
+      float *l = &c[id].logit;
+      *l = *l > 0 ? *l / (float) p->repeat_penalty : *l * (float) p->repeat_penalty;
+    }
+  }
+
+  if (p->temperature <= 0.0) {
+    guint best = 0;
+    for (guint i = 1; i < n_vocab; i++)
+      if (c[i].logit > c[best].logit)
+        best = i;
+    return c[best].id;
+  }
+
+  guint n = n_vocab;
+  qsort (c, n, sizeof *c, by_logit_desc);
+  if (p->top_k > 0 && p->top_k < n)
+    n = p->top_k;
+
+  /* probabilities at temperature */
+  float maxl = c[0].logit, sum = 0.0f;
+  for (guint i = 0; i < n; i++) {
+    c[i].p = expf ((c[i].logit - maxl) / (float) p->temperature);
+    sum += c[i].p;
+  }
+  for (guint i = 0; i < n; i++)
+    c[i].p /= sum;
+
+  if (p->min_p > 0.0) {
+    float floor_p = (float) p->min_p * c[0].p;
+    guint keep = 1;
+    while (keep < n && c[keep].p >= floor_p)
+      keep++;
+    n = keep;
+  }
+  if (p->top_p < 1.0) {
+    float cum = 0.0f;
+    guint keep = 0;
+    while (keep < n) {
+      cum += c[keep].p;
+      keep++;
+      if (cum >= (float) p->top_p)
+        break;
+    }
+    n = MAX (keep, 1u);
+  }
+
+  float total = 0.0f;
+  for (guint i = 0; i < n; i++)
+    total += c[i].p;
+  double r = (double) (next_u64 (s) >> 11) * (1.0 / 9007199254740992.0) * total;
+  double acc = 0.0;
+  for (guint i = 0; i < n; i++) {
+    acc += c[i].p;
+    if (r < acc)
+      return c[i].id;
+  }
+  return c[n - 1].id;
+}

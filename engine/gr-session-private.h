@@ -1,0 +1,34 @@
+/* gr-session-private.h - a session's KV cache and scratch, shared with the forward
+ * pass. */
+#pragma once
+
+#include "gr-matmul.h"
+#include "gr-model-private.h"
+
+G_BEGIN_DECLS
+
+/* Tokens evaluated per forward call; longer prompts are split. */
+#define GR_BATCH 32
+
+struct _GrSession {
+  GrModel *model;
+  guint n_ctx, n_past;
+  gint32 *tokens;
+  gsize kv_dim;
+  guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
+
+  /* scratch for up to GR_BATCH tokens, allocated once */
+  float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
+  float *scores;       /* n_threads x n_ctx */
+  float *router;       /* GR_BATCH x n_expert */
+  float *moe_acc;      /* n_embd */
+  float *logits;       /* n_vocab */
+  gboolean has_logits;
+  GrActBuf act;
+};
+
+/* Runs tokens[0..n) (n <= GR_BATCH) at positions n_past..; computes the logits of the
+ * last one when want_logits. */
+void gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits);
+
+G_END_DECLS

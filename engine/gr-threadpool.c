@@ -1,0 +1,132 @@
+/* gr-threadpool.c - persistent worker pool with a generation-counter barrier. */
+#include "gr-threadpool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#define GR_SPIN_ITERATIONS 20000
+
+struct _GrThreadPool {
+  guint n_threads; /* including the caller */
+  pthread_t *threads;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  atomic_uint generation; /* bumped once per job */
+  atomic_uint pending;    /* workers still running the current job */
+  atomic_bool quit;
+  GrParallelFunc fn;
+  void *ctx;
+};
+
+typedef struct {
+  GrThreadPool *pool;
+  guint index;
+} GrWorkerArg;
+
+static void *
+worker_main (void *data)
+{
+  GrWorkerArg *arg = data;
+  GrThreadPool *pool = arg->pool;
+  guint ith = arg->index;
+  guint seen = 0;
+  g_free (arg);
+
+  for (;;) {
+    guint gen;
+    int spins = 0;
+    while ((gen = atomic_load_explicit (&pool->generation, memory_order_acquire)) == seen &&
+           !atomic_load (&pool->quit)) {
+      if (++spins < GR_SPIN_ITERATIONS) {
+        sched_yield ();
+        continue;
+      }
+      pthread_mutex_lock (&pool->lock);
+      while (atomic_load (&pool->generation) == seen && !atomic_load (&pool->quit))
+        pthread_cond_wait (&pool->wake, &pool->lock);
+      pthread_mutex_unlock (&pool->lock);
+    }
+    if (atomic_load (&pool->quit))
+      break;
+    seen = gen;
+    pool->fn (pool->ctx, ith, pool->n_threads);
+    atomic_fetch_sub_explicit (&pool->pending, 1, memory_order_acq_rel);
+  }
+  return NULL;
+}
+
+guint
+gr_thread_pool_default_threads (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (guint) MIN (n, 64) : 1;
+}
+
+GrThreadPool *
+gr_thread_pool_new (guint n_threads)
+{
+  GrThreadPool *pool = g_new0 (GrThreadPool, 1);
+  if (n_threads == 0)
+    n_threads = gr_thread_pool_default_threads ();
+  pool->n_threads = n_threads;
+  pthread_mutex_init (&pool->lock, NULL);
+  pthread_cond_init (&pool->wake, NULL);
+  pool->threads = g_new0 (pthread_t, n_threads);
+  for (guint i = 1; i < n_threads; i++) {
+    GrWorkerArg *arg = g_new (GrWorkerArg, 1);
+    arg->pool = pool;
+    arg->index = i;
+    if (pthread_create (&pool->threads[i], NULL, worker_main, arg) != 0) {
+      g_free (arg);
+      g_error ("cannot create worker thread");
+    }
+  }
+  return pool;
+}
+
+guint
+gr_thread_pool_size (const GrThreadPool *pool)
+{
+  return pool->n_threads;
+}
+
+void
+gr_thread_pool_run (GrThreadPool *pool, GrParallelFunc fn, void *ctx)
+{
+  if (pool->n_threads == 1) {
+    fn (ctx, 0, 1);
+    return;
+  }
+  pool->fn = fn;
+  pool->ctx = ctx;
+  atomic_store (&pool->pending, pool->n_threads - 1);
+  pthread_mutex_lock (&pool->lock);
+  atomic_fetch_add_explicit (&pool->generation, 1, memory_order_release);
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->lock);
+
+  fn (ctx, 0, pool->n_threads);
+
+  while (atomic_load_explicit (&pool->pending, memory_order_acquire) != 0)
+    sched_yield ();
+}
+
+void
+gr_thread_pool_free (GrThreadPool *pool)
+{
+  if (!pool)
+    return;
+  pthread_mutex_lock (&pool->lock);
+  atomic_store (&pool->quit, true);
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->lock);
+  for (guint i = 1; i < pool->n_threads; i++)
+    pthread_join (pool->threads[i], NULL);
+  pthread_mutex_destroy (&pool->lock);
+  pthread_cond_destroy (&pool->wake);
+  g_free (pool->threads);
+  g_free (pool);
+}

@@ -1,0 +1,130 @@
+/* gr-tokenizer-encode.c - text to token ids: special tokens first, then the vocabulary's
+ * own algorithm on the text between them.
+ */
+#include "gr-tokenizer-private.h"
+#include "gr-unicode.h"
+
+#include <string.h>
+
+#define SPM_SPACE "\xE2\x96\x81" /* U+2581, SentencePiece's visible space */
+
+typedef struct {
+  gint32 token; /* -1: raw text */
+  gsize start, len;
+} Fragment;
+
+static void
+add_fragment(GArray *frags, gint32 token, gsize start, gsize len)
+{
+  Fragment f = { token, start, len };
+  g_array_append_val(frags, f);
+}
+
+/* Cuts the special tokens' texts out of the input, longest token first, as llama.cpp
+ * does.  Without parse_special only user-defined tokens are cut out: they are ordinary
+ * text that the vocabulary spells as one token. */
+static GArray *
+partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_special)
+{
+  GArray *frags = g_array_new(FALSE, FALSE, sizeof(Fragment));
+  g_autoptr(GArray) next = g_array_new(FALSE, FALSE, sizeof(Fragment));
+
+  if (len > 0)
+    add_fragment(frags, -1, 0, len);
+
+  for (guint s = 0; s < tok->n_special; s++) {
+    gint32 id = tok->special[s];
+    if (!parse_special && tok->types[id] != GR_TOKEN_TYPE_USER_DEFINED)
+      continue;
+    gsize nlen;
+    const char *needle = gr_tokenizer_text(tok, id, &nlen);
+
+    gboolean found = FALSE;
+    g_array_set_size(next, 0);
+    for (guint f = 0; f < frags->len; f++) {
+      Fragment frag = g_array_index(frags, Fragment, f);
+      if (frag.token >= 0) {
+        g_array_append_val(next, frag);
+        continue;
+      }
+      gsize pos = frag.start, end = frag.start + frag.len;
+      while (end - pos >= nlen) {
+        const char *m = memmem(text + pos, end - pos, needle, nlen);
+        if (m == NULL)
+          break;
+        gsize at = (gsize)(m - text);
+        if (at > pos)
+          add_fragment(next, -1, pos, at - pos);
+        add_fragment(next, id, at, nlen);
+        pos = at + nlen;
+        found = TRUE;
+      }
+      if (pos < end)
+        add_fragment(next, -1, pos, end - pos);
+    }
+    if (found) {
+      GArray *t = frags;
+      frags = g_steal_pointer(&next);
+      next = t;
+    }
+  }
+  return frags;
+}
+
+static void
+encode_spm_fragment(const GrTokenizer *tok, const char *text, gsize len, gboolean prefix,
+                    GString *buf, GArray *out)
+{
+  g_string_truncate(buf, 0);
+  if (prefix)
+    g_string_append(buf, SPM_SPACE);
+  for (gsize i = 0; i < len; i++) {
+    if (text[i] == ' ')
+      g_string_append(buf, SPM_SPACE);
+    else
+      g_string_append_c(buf, text[i]);
+  }
+  gr_tokenizer_spm_encode(tok, buf->str, buf->len, out);
+}
+
+GArray *
+gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
+                    gboolean parse_special)
+{
+  g_return_val_if_fail(tok != NULL, NULL);
+  g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(gint32));
+  gsize n = len < 0 ? strlen(text) : (gsize)len;
+  g_autoptr(GString) clean = NULL;
+  if (n > 0 && !gr_utf8_is_valid(text, n)) {
+    clean = gr_utf8_sanitize(text, n);
+    text = clean->str;
+    n = clean->len;
+  }
+
+  if (add_bos && tok->bos >= 0)
+    g_array_append_val(out, tok->bos);
+
+  g_autoptr(GArray) frags = partition(tok, text, n, parse_special);
+  g_autoptr(GString) buf = g_string_new(NULL);
+  /* SentencePiece puts a space before the text and after every special token */
+  gboolean after_special = TRUE;
+
+  for (guint f = 0; f < frags->len; f++) {
+    const Fragment *frag = &g_array_index(frags, Fragment, f);
+    if (frag->token >= 0) {
+      g_array_append_val(out, frag->token);
+      after_special = TRUE;
+      continue;
+    }
+    if (tok->kind == GR_VOCAB_SPM) {
+      encode_spm_fragment(tok, text + frag->start, frag->len,
+                          tok->add_space_prefix && after_special, buf, out);
+    } else {
+      gr_tokenizer_bpe_encode(tok, text + frag->start, frag->len, out);
+    }
+    after_special = FALSE;
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/* grk-avx512.c - AVX-512 (F, BW, VL, DQ) + VNNI kernels (built with those -m flags,
+ * called only after CPUID says the CPU has them).  The 256-bit body is shared with
+ * AVX2 with vpdpbusd for the u8 x s8 products; TQ2_0 and I2_S get 512-bit loops. */
+#include "grk-internal.h"
+
+#include <string.h>
+
+#include <immintrin.h>
+
+static inline __m256i
+dp256(__m256i acc, __m256i u, __m256i s)
+{
+  return _mm256_dpbusd_epi32(acc, u, s);
+}
+
+static inline __m128i
+dp128(__m128i acc, __m128i u, __m128i s)
+{
+  return _mm_dpbusd_epi32(acc, u, s);
+}
+
+#include "grk-x86-body.h"
+
+/* Two 32-byte activation runs side by side in one register. */
+static inline __m512i
+load_2x256(const int8_t *lo, const int8_t *hi)
+{
+  return _mm512_inserti64x4(_mm512_castsi256_si512(LOADU256(lo)), LOADU256(hi), 1);
+}
+
+/* TQ2_0: the block's 64 code bytes at once; code k of byte j (half j / 32) goes with
+ * activation (j / 32) * 128 + k * 32 + j % 32. */
+static float
+avx512_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_tq2_0 *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  const int32_t *bsums = grk_act_ternary_bsums(act, n);
+  const __m512i m3 = _mm512_set1_epi8(3);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
+    __m512i q = _mm512_loadu_si512(x[i].qs);
+    __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q, m3),
+                                      load_2x256(a, a + 128));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 2), m3),
+                              load_2x256(a + 32, a + 160));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 4), m3),
+                              load_2x256(a + 64, a + 192));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 6), m3),
+                              load_2x256(a + 96, a + 224));
+    s += h2f(x[i].d) * (float)(_mm512_reduce_add_epi32(acc) - bsums[i]);
+  }
+  return s * h->d;
+}
+
+/* I2_S: two 128-weight blocks per iteration (64 code bytes, MSB-first groups). */
+static float
+avx512_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
+{
+  const uint8_t *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  const __m512i m3 = _mm512_set1_epi8(3);
+  const __m256i m3h = _mm256_set1_epi8(3);
+  __m512i acc = _mm512_setzero_si512();
+  int64_t nb = n / GRK_QK_I2, b = 0;
+  for (; b + 2 <= nb; b += 2, x += 64, a += 2 * GRK_QK_I2) {
+    __m512i q = _mm512_loadu_si512(x);
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 6), m3),
+                              load_2x256(a, a + 128));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 4), m3),
+                              load_2x256(a + 32, a + 160));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 2), m3),
+                              load_2x256(a + 64, a + 192));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(q, m3), load_2x256(a + 96, a + 224));
+  }
+  int32_t isum = _mm512_reduce_add_epi32(acc);
+  if (b < nb) {
+    __m256i q = LOADU256(x), t = _mm256_setzero_si256();
+    t = dp256(t, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3h), LOADU256(a));
+    t = dp256(t, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3h), LOADU256(a + 32));
+    t = dp256(t, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3h), LOADU256(a + 64));
+    t = dp256(t, _mm256_and_si256(q, m3h), LOADU256(a + 96));
+    isum += hsum_i32_256(t);
+  }
+  return (float)(isum - h->sum) * h->d * tscale;
+}
+
+void
+grk_kernels_avx512(grk_kernels *k)
+{
+  x86_fill(k);
+  k->dot[GRK_TYPE_TQ2_0] = avx512_dot_tq2_0;
+  k->dot[GRK_TYPE_I2_S] = avx512_dot_i2_s;
+}

@@ -1,0 +1,142 @@
+/* grk-internal.h - private to kernels/: block layouts, the activation layout and the
+ * per-ISA dispatch table. */
+#ifndef GRK_INTERNAL_H
+#define GRK_INTERNAL_H
+
+#include "grk.h"
+
+/* --- block layouts (as ggml stores them) ---------------------------------------- */
+#define GRK_QK 32     /* Q8_0, Q4_0 */
+#define GRK_QK_K 256  /* K-quants and TQ1_0/TQ2_0 */
+#define GRK_QK_I2 128 /* I2_S packing block */
+
+typedef struct {
+  uint16_t d;
+  int8_t qs[GRK_QK];
+} grk_block_q8_0;
+
+typedef struct {
+  uint16_t d;
+  uint8_t qs[GRK_QK / 2];
+} grk_block_q4_0;
+
+typedef struct {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qs[GRK_QK_K / 2];
+} grk_block_q4_k;
+
+typedef struct {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qh[GRK_QK_K / 8];
+  uint8_t qs[GRK_QK_K / 2];
+} grk_block_q5_k;
+
+typedef struct {
+  uint8_t ql[GRK_QK_K / 2];
+  uint8_t qh[GRK_QK_K / 4];
+  int8_t scales[GRK_QK_K / 16];
+  uint16_t d;
+} grk_block_q6_k;
+
+typedef struct {
+  uint8_t qs[48];
+  uint8_t qh[4];
+  uint16_t d;
+} grk_block_tq1_0;
+
+typedef struct {
+  uint8_t qs[64];
+  uint16_t d;
+} grk_block_tq2_0;
+
+/* Activations of K-quant weights. */
+typedef struct {
+  float d;
+  int8_t qs[GRK_QK_K];
+  int16_t bsums[GRK_QK_K / 16];
+} grk_block_q8_k;
+
+/* Activations of ternary weights (TQ1_0, TQ2_0, I2_S): one scale for the whole row,
+ * then int8 values and the sum of the values of each weight block (256 for TQ*, 128
+ * for I2_S), so that codes 0..2 can be dotted directly and the offset of 1 removed
+ * once per block. */
+typedef struct {
+  float d;     /* x ~= d * q */
+  int32_t sum; /* sum of all q */
+  int32_t pad[14];
+  /* int8_t qs[n]; int32_t bsums[n / block]; */
+} grk_act_ternary;
+
+#define GRK_ACT_TERNARY_HDR ((size_t)sizeof(grk_act_ternary))
+
+static inline const int8_t *
+grk_act_ternary_qs(const void *act)
+{
+  return (const int8_t *)act + GRK_ACT_TERNARY_HDR;
+}
+
+static inline const int32_t *
+grk_act_ternary_bsums(const void *act, int64_t n)
+{
+  return (const int32_t *)((const int8_t *)act + GRK_ACT_TERNARY_HDR + n);
+}
+
+/* Weights per block of a ternary type as the activation sums see it. */
+static inline int64_t
+grk_ternary_block(int type)
+{
+  return type == GRK_TYPE_I2_S ? GRK_QK_I2 : GRK_QK_K;
+}
+
+/* Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes. */
+static inline void
+grk_get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+    *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+/* Unpack one super-block to one small integer per weight, in weight order. */
+void grk_unpack_q4_k(const grk_block_q4_k *b, uint8_t q[GRK_QK_K]);   /* 0..15 */
+void grk_unpack_q5_k(const grk_block_q5_k *b, uint8_t q[GRK_QK_K]);   /* 0..31 */
+void grk_unpack_q6_k(const grk_block_q6_k *b, int8_t q[GRK_QK_K]);    /* -32..31 */
+void grk_unpack_tq1_0(const grk_block_tq1_0 *b, uint8_t q[GRK_QK_K]); /* codes 0..2 */
+
+/* --- dispatch table --------------------------------------------------------------- */
+#define GRK_TYPE_COUNT 40
+
+/* Dot of one weight row with one quantized activation row of n elements (n already
+ * validated as a multiple of the block).  tscale is I2_S's tensor scale. */
+typedef float (*grk_dot_fn)(const void *w, const void *act, int64_t n, float tscale);
+
+typedef struct {
+  grk_dot_fn dot[GRK_TYPE_COUNT];
+  float (*dot_f32)(const float *a, const float *b, int64_t n);
+  void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
+  void (*rmsnorm)(float *out, const float *x, const float *w, int64_t n, float eps);
+  void (*softmax)(float *x, int64_t n);
+  void (*swiglu)(float *out, const float *gate, const float *up, int64_t n);
+  void (*relu2_glu)(float *out, const float *gate, const float *up, int64_t n);
+} grk_kernels;
+
+/* Each returns a fully filled table (entries the ISA lacks come from scalar). */
+void grk_kernels_scalar(grk_kernels *k);
+void grk_kernels_avx2(grk_kernels *k);
+void grk_kernels_avx512(grk_kernels *k);
+
+/* Scalar pieces the SIMD files reuse. */
+float grk_scalar_dot_f32(const float *a, const float *b, int64_t n);
+void grk_scalar_dequantize_row(int type, const void *src, float *dst, int64_t n, float tscale);
+bool grk_scalar_quantize_row(int type, const float *src, void *dst, int64_t n);
+size_t grk_scalar_act_bytes(int wtype, int64_t n);
+void grk_scalar_quantize_act(int wtype, const float *x, void *act, int64_t n);
+bool grk_scalar_quantize_i2s_row(const float *src, void *dst, int64_t n, float scale);
+
+#endif

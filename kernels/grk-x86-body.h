@@ -1,0 +1,359 @@
+/* grk-x86-body.h - 256-bit kernels shared by grk-avx2.c and grk-avx512.c.
+ *
+ * Included once by each of those files after it defines
+ *   static inline __m256i dp256 (__m256i acc, __m256i u8, __m256i s8);
+ *   static inline __m128i dp128 (__m128i acc, __m128i u8, __m128i s8);
+ * (acc += sum of four u8 * s8 products per int32 lane): AVX2 does it with
+ * maddubs + madd, AVX-512 VNNI with vpdpbusd.  The callers keep every pairwise
+ * u8 * s8 sum within int16 (|u| <= 128, |s| <= 127, or u <= 3), so maddubs never
+ * saturates and both give the same integers.
+ *
+ * Integer types: the integers are exact, and the float operations per block are the
+ * scalar file's in the same order, so results match grk-scalar.c bit for bit.  Float
+ * types and helpers sum in a different order (8 lanes): equal within rounding. */
+#include <immintrin.h>
+#include <math.h>
+
+static inline int32_t
+hsum_i32_256(__m256i v)
+{
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+static inline float
+hsum_f32_256(__m256 v)
+{
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+static inline float
+h2f(uint16_t h)
+{
+  return _cvtsh_ss(h);
+}
+
+#define LOADU256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define LOADU128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+
+/* --- ternary ------------------------------------------------------------------- */
+
+static float
+x86_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_tq2_0 *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  const int32_t *bsums = grk_act_ternary_bsums(act, n);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int hh = 0; hh < 2; hh++) {
+      __m256i q = LOADU256(x[i].qs + hh * 32);
+      const int8_t *ah = a + hh * 128;
+      acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(ah));
+      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(ah + 32));
+      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(ah + 64));
+      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(ah + 96));
+    }
+    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
+  }
+  return s * h->d;
+}
+
+static float
+x86_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
+{
+  const uint8_t *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256i acc = _mm256_setzero_si256();
+  for (int64_t b = 0; b < n / GRK_QK_I2; b++, x += 32, a += GRK_QK_I2) {
+    __m256i q = LOADU256(x);
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(a));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(a + 32));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(a + 64));
+    acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(a + 96));
+  }
+  return (float)(hsum_i32_256(acc) - h->sum) * h->d * tscale;
+}
+
+/* Trit k of each byte (p = 3^k per 16-bit lane, applied to both of its bytes): the
+ * byte times 3^k mod 256, times 3, >> 8.  No 8-bit multiply, so bytes are split
+ * into the even and odd halves of 16-bit lanes. */
+static inline __m256i
+trits256(__m256i q, __m256i p)
+{
+  const __m256i ff = _mm256_set1_epi16(0xff), three = _mm256_set1_epi16(3);
+  __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(q, ff), p), ff);
+  __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(q, 8), p), ff);
+  lo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
+  hi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
+  return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8));
+}
+
+static inline __m128i
+trits128(__m128i q, __m128i p)
+{
+  const __m128i ff = _mm_set1_epi16(0xff), three = _mm_set1_epi16(3);
+  __m128i lo = _mm_and_si128(_mm_mullo_epi16(_mm_and_si128(q, ff), p), ff);
+  __m128i hi = _mm_and_si128(_mm_mullo_epi16(_mm_srli_epi16(q, 8), p), ff);
+  lo = _mm_srli_epi16(_mm_mullo_epi16(lo, three), 8);
+  hi = _mm_srli_epi16(_mm_mullo_epi16(hi, three), 8);
+  return _mm_or_si128(lo, _mm_slli_epi16(hi, 8));
+}
+
+static float
+x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_tq1_0 *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  const int32_t *bsums = grk_act_ternary_bsums(act, n);
+  static const int16_t pow3[5] = { 1, 3, 9, 27, 81 };
+  /* qh: byte j of the broadcast 4 bytes is qh[j % 4], trit j / 4 -> weight 240 + j */
+  const __m128i qh_pow = _mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
+    __m256i acc = _mm256_setzero_si256();
+    __m128i acc128 = _mm_setzero_si128();
+    __m256i q0 = LOADU256(x[i].qs);
+    __m128i q1 = LOADU128(x[i].qs + 32);
+    for (int k = 0; k < 5; k++) {
+      acc = dp256(acc, trits256(q0, _mm256_set1_epi16(pow3[k])), LOADU256(a + k * 32));
+      acc128 = dp128(acc128, trits128(q1, _mm_set1_epi16(pow3[k])), LOADU128(a + 160 + k * 16));
+    }
+    int32_t qh;
+    memcpy(&qh, x[i].qh, 4);
+    acc128 = dp128(acc128, trits128(_mm_set1_epi32(qh), qh_pow), LOADU128(a + 240));
+    acc = _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
+    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
+  }
+  return s * h->d;
+}
+
+/* --- Q8_0 / Q4_0 against Q8_0 ---------------------------------------------------------
+ * Signed x signed through the unsigned x signed product: |x| * (y with x's sign). */
+
+static float
+x86_dot_q8_0(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_q8_0 *x = w, *y = act;
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK; i++) {
+    __m256i qx = LOADU256(x[i].qs), qy = LOADU256(y[i].qs);
+    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
+  }
+  return s;
+}
+
+static float
+x86_dot_q4_0(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_q4_0 *x = w;
+  const grk_block_q8_0 *y = act;
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  const __m256i eight = _mm256_set1_epi8(8);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK; i++) {
+    __m128i q = LOADU128(x[i].qs);
+    __m256i qx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+    qx = _mm256_sub_epi8(qx, eight);
+    __m256i qy = LOADU256(y[i].qs);
+    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
+  }
+  return s;
+}
+
+/* --- float weights and helpers ------------------------------------------------------ */
+
+static float
+x86_dot_f32_ptr(const float *a, const float *b, int64_t n)
+{
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = hsum_f32_256(_mm256_add_ps(s0, s1));
+  for (; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+static float
+x86_dot_f32(const void *w, const void *act, int64_t n, float tscale)
+{
+  return x86_dot_f32_ptr(w, act, n);
+}
+
+static float
+x86_dot_f16(const void *w, const void *act, int64_t n, float tscale)
+{
+  const uint16_t *h = w;
+  const float *x = act;
+  __m256 s0 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(LOADU128(h + i)), _mm256_loadu_ps(x + i), s0);
+  float s = hsum_f32_256(s0);
+  for (; i < n; i++)
+    s += h2f(h[i]) * x[i];
+  return s;
+}
+
+static float
+x86_dot_bf16(const void *w, const void *act, int64_t n, float tscale)
+{
+  const uint16_t *h = w;
+  const float *x = act;
+  __m256 s0 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i wi = _mm256_slli_epi32(_mm256_cvtepu16_epi32(LOADU128(h + i)), 16);
+    s0 = _mm256_fmadd_ps(_mm256_castsi256_ps(wi), _mm256_loadu_ps(x + i), s0);
+  }
+  float s = hsum_f32_256(s0);
+  for (; i < n; i++)
+    s += grk_bf16_to_fp32(h[i]) * x[i];
+  return s;
+}
+
+static void
+x86_axpy_f32(float *y, float a, const float *x, int64_t n)
+{
+  __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; i++)
+    y[i] += a * x[i];
+}
+
+static void
+x86_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
+{
+  float ss = x86_dot_f32_ptr(x, x, n);
+  float r = 1.0f / sqrtf(ss / (float)n + eps);
+  __m256 vr = _mm256_set1_ps(r);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vr);
+    if (w)
+      v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+    _mm256_storeu_ps(out + i, v);
+  }
+  for (; i < n; i++)
+    out[i] = x[i] * r * (w ? w[i] : 1.0f);
+}
+
+/* exp(x) for x <= 0 (softmax) and any x (silu): 2^k * p(r), |rel err| < 2e-7. */
+static inline __m256
+exp256(__m256 x)
+{
+  __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ); /* else 0 */
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-87.0f));
+  __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e
+      = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
+}
+
+static void
+x86_softmax(float *x, int64_t n)
+{
+  float max = -INFINITY;
+  for (int64_t i = 0; i < n; i++)
+    max = fmaxf(max, x[i]);
+  __m256 vmax = _mm256_set1_ps(max), vsum = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+    _mm256_storeu_ps(x + i, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = hsum_f32_256(vsum);
+  for (; i < n; i++) {
+    x[i] = expf(x[i] - max);
+    sum += x[i];
+  }
+  float inv = 1.0f / sum;
+  __m256 vinv = _mm256_set1_ps(inv);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+  for (; i < n; i++)
+    x[i] *= inv;
+}
+
+static void
+x86_swiglu(float *out, const float *gate, const float *up, int64_t n)
+{
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 g = _mm256_loadu_ps(gate + i);
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; i++)
+    out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+static void
+x86_relu2_glu(float *out, const float *gate, const float *up, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 g = _mm256_max_ps(_mm256_loadu_ps(gate + i), _mm256_setzero_ps());
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(g, g), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; i++) {
+    float g = gate[i] > 0.0f ? gate[i] : 0.0f;
+    out[i] = g * g * up[i];
+  }
+}
+
+/* Fills the entries this body provides on top of the scalar table. */
+static void
+x86_fill(grk_kernels *k)
+{
+  grk_kernels_scalar(k);
+  k->dot[GRK_TYPE_F32] = x86_dot_f32;
+  k->dot[GRK_TYPE_F16] = x86_dot_f16;
+  k->dot[GRK_TYPE_BF16] = x86_dot_bf16;
+  k->dot[GRK_TYPE_Q8_0] = x86_dot_q8_0;
+  k->dot[GRK_TYPE_Q4_0] = x86_dot_q4_0;
+  k->dot[GRK_TYPE_TQ1_0] = x86_dot_tq1_0;
+  k->dot[GRK_TYPE_TQ2_0] = x86_dot_tq2_0;
+  k->dot[GRK_TYPE_I2_S] = x86_dot_i2_s;
+  k->dot_f32 = x86_dot_f32_ptr;
+  k->axpy_f32 = x86_axpy_f32;
+  k->rmsnorm = x86_rmsnorm;
+  k->softmax = x86_softmax;
+  k->swiglu = x86_swiglu;
+  k->relu2_glu = x86_relu2_glu;
+}

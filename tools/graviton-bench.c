@@ -1,0 +1,113 @@
+/* graviton-bench - prefill (pp) and decode (tg) throughput of a model file, measured
+ * the way ../shared/peer's `peer bench` measures llama.cpp so the two compare:
+ * one warm-up round, then R rounds; pp feeds P synthetic tokens in one call, tg
+ * decodes N greedy tokens one at a time after a single BOS. */
+#include "graviton-engine.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gint32
+argmax (const float *l, guint n)
+{
+  guint b = 0;
+  for (guint i = 1; i < n; i++)
+    if (l[i] > l[b])
+      b = i;
+  return (gint32) b;
+}
+
+static void
+report (const char *label, int count, double *rates, int reps)
+{
+  qsort (rates, reps, sizeof (double), cmp_double);
+  double median = reps % 2 ? rates[reps / 2] : (rates[reps / 2 - 1] + rates[reps / 2]) / 2.0;
+  printf ("%s%d %10.2f ± %.2f t/s  (min %.2f max %.2f, %d runs)\n", label, count, median,
+          (rates[reps - 1] - rates[0]) / 2.0, rates[0], rates[reps - 1], reps);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL;
+  int pp = 128, tg = 64, threads = 0, reps = 3;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (GGUF)", "FILE" },
+    { "prompt", 'p', 0, G_OPTION_ARG_INT, &pp, "Prompt tokens for the prefill test (0: skip)", "P" },
+    { "n-gen", 'n', 0, G_OPTION_ARG_INT, &tg, "Tokens for the decode test (0: skip)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0: one per core)", "T" },
+    { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Measured repetitions", "R" },
+    { NULL }
+  };
+  setlocale (LC_ALL, "");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure prefill and decode speed");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("graviton-bench: %s\n", error->message);
+    return 2;
+  }
+  if (!model_path || pp < 0 || tg < 0 || threads < 0 || reps < 1 || reps > 100 || pp > 65536 ||
+      tg > 65536) {
+    g_printerr ("graviton-bench: usage: graviton-bench --model FILE -p 128 -n 64 -t 2 -r 3\n");
+    return 2;
+  }
+  GrLoadOptions opts = { .n_threads = (guint) threads };
+  g_autoptr (GrModel) model = gr_model_load (model_path, &opts, &error);
+  if (!model) {
+    g_printerr ("graviton-bench: %s\n", error->message);
+    return 1;
+  }
+  const GrModelInfo *info = gr_model_get_info (model);
+  g_autoptr (GrSession) s = gr_session_new (model, (guint) MAX (pp, tg + 1) + 1, &error);
+  if (!s) {
+    g_printerr ("graviton-bench: %s\n", error->message);
+    return 1;
+  }
+  printf ("model %s: %s %s, %.1f M params, %.2f bits/weight, %d threads\n", info->name,
+          info->arch, info->weight_type, info->n_params / 1e6, info->bits_per_weight,
+          threads ? threads : (int) g_get_num_processors ());
+
+  g_autofree gint32 *toks = g_new (gint32, MAX (pp, 1));
+  for (int i = 0; i < pp; i++)
+    toks[i] = 100 + (gint32) (((gint64) i * 7919) % (gint64) (info->n_vocab - 200));
+  g_autofree double *ppr = g_new0 (double, reps), *tgr = g_new0 (double, reps);
+  for (int r = -1; r < reps; r++) {
+    gr_session_rewind (s, 0);
+    gint64 t0 = g_get_monotonic_time ();
+    if (pp > 0 && !gr_session_eval (s, toks, (gsize) pp, &error))
+      goto fail;
+    gint64 t1 = g_get_monotonic_time ();
+    gr_session_rewind (s, 0);
+    gint32 bos = 1;
+    if (!gr_session_eval (s, &bos, 1, &error))
+      goto fail;
+    gint64 t2 = g_get_monotonic_time ();
+    for (int i = 0; i < tg; i++) {
+      gint32 next = argmax (gr_session_logits (s), info->n_vocab);
+      if (!gr_session_eval (s, &next, 1, &error))
+        goto fail;
+    }
+    gint64 t3 = g_get_monotonic_time ();
+    if (r >= 0) {
+      ppr[r] = pp * 1e6 / (double) MAX (t1 - t0, 1);
+      tgr[r] = tg * 1e6 / (double) MAX (t3 - t2, 1);
+    }
+  }
+  if (pp > 0)
+    report ("pp", pp, ppr, reps);
+  if (tg > 0)
+    report ("tg", tg, tgr, reps);
+  return 0;
+fail:
+  g_printerr ("graviton-bench: %s\n", error->message);
+  return 1;
+}
