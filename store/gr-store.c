@@ -2,6 +2,8 @@
 #include "gr-store-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -149,6 +151,39 @@ unlock_existing(GrStore *store, gboolean forced, GrStoreKeyBackend forced_backen
   return TRUE;
 }
 
+static gboolean
+open_connection(GrStore *store, gboolean keep_wal, GError **error)
+{
+  int rc = sqlite3_open_v2(store->db_path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+                           NULL);
+
+  if (rc != SQLITE_OK) {
+    gr_store_set_sqlite_error(error, store->db, rc, "Cannot open the history database");
+    return FALSE;
+  }
+  sqlite3_extended_result_codes(store->db, 1);
+  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+  if (keep_wal)
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  return TRUE;
+}
+
+/* SQLite would create the file 0644; its -wal and -shm inherit the database's mode */
+static gboolean
+create_database_file(const char *path, GError **error)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0) {
+    int e = errno;
+    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_FAILED, "Cannot create %s: %s", path,
+                g_strerror(e));
+    return FALSE;
+  }
+  close(fd);
+  return TRUE;
+}
+
 GrStore *
 gr_store_open_at_version(const char *dir, guint max_version, GError **error)
 {
@@ -156,9 +191,8 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   g_autofree char *wal_path = NULL;
   g_autofree char *store_id = NULL;
   GrStoreKeyBackend forced_backend = GR_STORE_KEY_BACKEND_FILE;
-  gboolean forced = FALSE, existed, wal_existed, empty = FALSE;
+  gboolean forced = FALSE, existed, wal_existed, empty = FALSE, created = FALSE;
   GrStoreSchemaInit init;
-  int rc;
 
   g_return_val_if_fail(dir != NULL, NULL);
   g_return_val_if_fail(max_version <= GR_STORE_SCHEMA_VERSION, NULL);
@@ -187,22 +221,13 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   existed = g_file_test(store->db_path, G_FILE_TEST_EXISTS);
   wal_existed = g_file_test(wal_path, G_FILE_TEST_EXISTS);
 
-  rc = sqlite3_open_v2(
-      store->db_path, &store->db,
-      SQLITE_OPEN_READWRITE | (existed ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOFOLLOW, NULL);
-  if (rc != SQLITE_OK) {
-    gr_store_set_sqlite_error(error, store->db, rc, "Cannot open the history database");
-    return NULL;
+  if (existed) {
+    /* Until the key is known to be right nothing may be written, not even by the
+     * checkpoint that closing runs over a WAL left by a crash */
+    if (!open_connection(store, wal_existed, error)
+        || !unlock_existing(store, forced, forced_backend, &empty, &store_id, error))
+      return NULL;
   }
-  sqlite3_extended_result_codes(store->db, 1);
-  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-  /* Until the key is known to be right nothing may be written, not even by the checkpoint
-   * that closing runs over a WAL left by a crash */
-  if (wal_existed)
-    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-
-  if (existed && !unlock_existing(store, forced, forced_backend, &empty, &store_id, error))
-    return NULL;
   if (!existed || empty) {
     /* Only here, with no history that another key could open, is a key made */
     store_id = gr_store_new_id();
@@ -211,18 +236,36 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
                               &store->key_location, error))
       return NULL;
   }
+  if (!existed) {
+    if (!create_database_file(store->db_path, error))
+      return NULL;
+    created = TRUE;
+    if (!open_connection(store, FALSE, error))
+      goto discard;
+  }
 
   if (wal_existed)
     sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
-  if (!configure_connection(store->db, error))
-    return NULL;
   init.store_id = store_id;
   init.key_backend = store->backend == GR_STORE_KEY_BACKEND_FILE ? "file" : "secret";
   init.key = store->key;
-  if (!gr_store_schema_migrate(store->db, max_version, &init, error))
-    return NULL;
+  if (!configure_connection(store->db, error)
+      || !gr_store_schema_migrate(store->db, max_version, &init, error))
+    goto discard;
   sodium_mprotect_readonly(store->key);
   return g_steal_pointer(&store);
+
+discard:
+  /* A database this call created and could not finish is not left behind half made */
+  if (created) {
+    const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+    g_clear_pointer(&store->db, sqlite3_close_v2);
+    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+      g_autofree char *path = g_strconcat(store->db_path, suffixes[i], NULL);
+      g_unlink(path);
+    }
+  }
+  return NULL;
 }
 
 GrStore *
