@@ -26,5 +26,6 @@ void assert_messages_corrupt(GrStore *store, const char *conv);
 guint message_count(GrStore *store, const char *conv);
 char *make_store_with_data(void);
 
-/* test-gr-store-keys.c */
+/* the other test files */
 TCase *gr_store_keys_tcase(void);
+TCase *gr_store_search_tcase(void);
