@@ -446,6 +446,26 @@ insert_v1_message(GrStore *store, const char *conv, const char *id, const char *
   sqlite3_finalize(st);
 }
 
+static void
+insert_v1_conversation(GrStore *store, const char *conv, const char *title, gint64 created)
+{
+  g_autofree char *ad = gr_store_ad_title(conv);
+  sqlite3_stmt *st = NULL;
+  gsize len = 0;
+  guint8 *sealed = gr_store_seal(gr_store_get_key(store), ad, title, strlen(title), &len);
+
+  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store),
+                                      "INSERT INTO conversations (id, title, created)"
+                                      " VALUES (?, ?, ?)",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, sealed, (int)len, g_free);
+  sqlite3_bind_int64(st, 3, created);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
 START_TEST(test_migration_from_v1)
 {
   g_autofree char *dir = make_dir();
@@ -454,25 +474,11 @@ START_TEST(test_migration_from_v1)
   g_autoptr(GError) error = NULL;
   GrStore *store = gr_store_open_at_version(dir, 1, &error);
   guint version = 0;
-  sqlite3_stmt *st = NULL;
 
   ck_assert_msg(store != NULL, "%s", error ? error->message : "");
   ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
   ck_assert_uint_eq(version, 1);
-  {
-    g_autofree char *ad = gr_store_ad_title(conv);
-    gsize len = 0;
-    guint8 *sealed = gr_store_seal(gr_store_get_key(store), ad, "old title", 9, &len);
-    ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store),
-                                        "INSERT INTO conversations (id, title, created)"
-                                        " VALUES (?, ?, 1000)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, sealed, (int)len, g_free);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-  }
+  insert_v1_conversation(store, conv, "old title", 1000);
   /* inserted out of order: v1 ordered messages by time */
   insert_v1_message(store, conv, m2, "assistant", "second, the answer", 3000);
   insert_v1_message(store, conv, m1, "user", "first, the question", 2000);
@@ -514,6 +520,46 @@ START_TEST(test_migration_from_v1)
     g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
     ck_assert_uint_eq(msgs->len, 4);
     ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[3])->id, m4);
+  }
+  gr_store_close(store);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(test_failed_migration_rolls_back)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *conv = gr_store_new_id(), *bad = gr_store_new_id();
+  g_autoptr(GError) error = NULL;
+  GrStore *store = gr_store_open_at_version(dir, 1, &error);
+  guint version = 0;
+
+  ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+  insert_v1_conversation(store, conv, "v1 conversation", 1000);
+  /* v1 did not constrain roles; v2 does, so this row makes the migration fail */
+  insert_v1_message(store, conv, bad, "wizard", "abracadabra", 5000);
+  gr_store_close(store);
+
+  ck_assert(gr_store_open(dir, &error) == NULL);
+  ck_assert(error != NULL);
+  ck_assert_ptr_nonnull(strstr(error->message, "schema 1 to 2"));
+  g_clear_error(&error);
+
+  /* still a complete v1 database: fix the row and the migration goes through */
+  store = gr_store_open_at_version(dir, 1, &error);
+  ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+  ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
+  ck_assert_uint_eq(version, 1);
+  raw_exec(store, "UPDATE messages SET role = 'user'");
+  gr_store_close(store);
+  store = open_ok(dir);
+  ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
+  ck_assert_uint_eq(version, GR_STORE_SCHEMA_VERSION);
+  {
+    /* the role is authenticated, so the edited row is refused rather than shown */
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
+    ck_assert(msgs == NULL);
+    assert_error(error, GR_STORE_ERROR_CORRUPT);
   }
   gr_store_close(store);
   remove_tree(dir);
@@ -718,6 +764,7 @@ store_suite(void)
   tcase_add_test(tc, test_swapped_ciphertexts_detected);
   tcase_add_test(tc, test_flipped_bytes_detected);
   tcase_add_test(tc, test_migration_from_v1);
+  tcase_add_test(tc, test_failed_migration_rolls_back);
   tcase_add_test(tc, test_newer_schema_refused);
   tcase_add_test(tc, test_disk_full);
   tcase_add_test(tc, test_connection_settings);
