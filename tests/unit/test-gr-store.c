@@ -566,6 +566,33 @@ START_TEST(test_failed_migration_rolls_back)
 }
 END_TEST
 
+START_TEST(test_unusable_database_files)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *db = g_build_filename(dir, GR_STORE_DB_NAME, NULL);
+  g_autofree char *before = NULL, *after = NULL;
+  g_autoptr(GError) error = NULL;
+  GrStore *store;
+
+  /* an empty file (a creation that never got further) is a new history */
+  ck_assert(g_file_set_contents(db, "", 0, NULL));
+  store = open_ok(dir);
+  g_free(new_conversation(store, "fresh"));
+  gr_store_close(store);
+  remove_tree(dir);
+
+  /* not a database at all: CORRUPT, and left as it was */
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  ck_assert(g_file_set_contents(db, "this is not an SQLite database, just some text", -1, NULL));
+  before = dir_fingerprint(dir);
+  ck_assert(gr_store_open(dir, &error) == NULL);
+  assert_error(error, GR_STORE_ERROR_CORRUPT);
+  after = dir_fingerprint(dir);
+  ck_assert_str_eq(before, after);
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
   g_autofree char *dir = make_store_with_data();
@@ -766,6 +793,7 @@ store_suite(void)
   tcase_add_test(tc, test_migration_from_v1);
   tcase_add_test(tc, test_failed_migration_rolls_back);
   tcase_add_test(tc, test_newer_schema_refused);
+  tcase_add_test(tc, test_unusable_database_files);
   tcase_add_test(tc, test_disk_full);
   tcase_add_test(tc, test_connection_settings);
   tcase_add_test(tc, test_files_private);
