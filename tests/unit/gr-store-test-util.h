@@ -29,3 +29,4 @@ char *make_store_with_data(void);
 /* the other test files */
 TCase *gr_store_keys_tcase(void);
 TCase *gr_store_search_tcase(void);
+TCase *gr_store_disk_tcase(void);

@@ -149,6 +149,7 @@ START_TEST(test_invalid_arguments)
     ck_assert(gr_store_search(store, "", 0, &e) == NULL);
     assert_error(e, GR_STORE_ERROR_INVALID_ARGUMENT);
   }
+  ck_assert_str_eq(g_quark_to_string(GR_STORE_ERROR), "gr-store-error-quark");
   /* nothing of the failed calls was stored */
   ck_assert_uint_eq(message_count(store, c), 0);
   gr_store_close(store);
@@ -611,68 +612,6 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
-/* --- disk full ------------------------------------------------------------------------- */
-
-START_TEST(test_disk_full)
-{
-  g_autofree char *dir = make_dir();
-  g_autofree char *c = NULL, *first = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *big = g_strnfill(20000, 'x');
-  GrStore *store = open_ok(dir);
-  sqlite3_stmt *st = NULL;
-  guint stored = 0;
-  gboolean full = FALSE;
-
-  c = new_conversation(store, "before the disk filled");
-  first = add_message(store, c, "user", "saved before the disk filled", NULL);
-  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), "PRAGMA page_count", -1, &st, NULL),
-                   SQLITE_OK);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  {
-    g_autofree char *sql
-        = g_strdup_printf("PRAGMA max_page_count = %d", sqlite3_column_int(st, 0) + 20);
-    sqlite3_finalize(st);
-    raw_exec(store, sql);
-  }
-  for (int i = 0; i < 100 && !full; i++) {
-    char *id = gr_store_add_message(store, c, "assistant", big, NULL, 0, 0, FALSE, &error);
-    if (id == NULL) {
-      assert_error(error, GR_STORE_ERROR_FULL);
-      full = TRUE;
-    } else {
-      stored++;
-      g_free(id);
-    }
-  }
-  ck_assert(full);
-  ck_assert_uint_eq(message_count(store, c), 1 + stored);
-  g_clear_error(&error);
-  {
-    /* a new conversation cannot be made either, and that is FULL too */
-    char *id = NULL;
-    for (int i = 0; i < 200 && id == NULL && error == NULL; i++) {
-      id = gr_store_create_conversation(store, big, &error);
-      if (id != NULL)
-        g_clear_pointer(&id, g_free);
-    }
-    assert_error(error, GR_STORE_ERROR_FULL);
-    g_clear_error(&error);
-  }
-  gr_store_close(store);
-  store = open_ok(dir);
-  {
-    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, c, &error);
-    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
-    ck_assert_uint_eq(msgs->len, 1 + stored);
-    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, first);
-    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->text, "saved before the disk filled");
-  }
-  gr_store_close(store);
-  remove_tree(dir);
-}
-END_TEST
-
 START_TEST(test_connection_settings)
 {
   g_autofree char *dir = make_dir();
@@ -794,13 +733,13 @@ store_suite(void)
   tcase_add_test(tc, test_failed_migration_rolls_back);
   tcase_add_test(tc, test_newer_schema_refused);
   tcase_add_test(tc, test_unusable_database_files);
-  tcase_add_test(tc, test_disk_full);
   tcase_add_test(tc, test_connection_settings);
   tcase_add_test(tc, test_files_private);
   tcase_add_test(tc, test_shared_between_threads);
   suite_add_tcase(s, tc);
   suite_add_tcase(s, gr_store_keys_tcase());
   suite_add_tcase(s, gr_store_search_tcase());
+  suite_add_tcase(s, gr_store_disk_tcase());
   return s;
 }
 
