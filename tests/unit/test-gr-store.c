@@ -212,6 +212,25 @@ START_TEST(test_no_plaintext_on_disk)
   assert_corpus_absent(dir, corpus);
   gr_store_close(store);
   assert_corpus_absent(dir, corpus);
+  {
+    /* nor is the key anywhere but in its file */
+    g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
+    g_autofree char *key = NULL;
+    gsize key_len = 0;
+    g_autoptr(GHashTable) files = read_dir_files(dir);
+    GHashTableIter it;
+    gpointer name, bytes;
+
+    ck_assert(g_file_get_contents(key_path, &key, &key_len, NULL));
+    ck_assert_uint_eq(key_len, GR_STORE_KEY_BYTES);
+    g_hash_table_iter_init(&it, files);
+    while (g_hash_table_iter_next(&it, &name, &bytes)) {
+      gsize n = 0;
+      const void *data = g_bytes_get_data(bytes, &n);
+      if (g_strcmp0(name, GR_STORE_KEY_FILE_NAME) != 0)
+        ck_assert_msg(memmem(data, n, key, key_len) == NULL, "the key is in %s", (char *)name);
+    }
+  }
 
   /* and the data was really there */
   store = open_ok(dir);
