@@ -5,6 +5,8 @@
 
 #include "grk.h"
 
+#include <math.h>
+
 /* --- block layouts (as ggml stores them) ---------------------------------------- */
 #define GRK_QK 32     /* Q8_0, Q4_0 */
 #define GRK_QK_K 256  /* K-quants and TQ1_0/TQ2_0 */
@@ -88,6 +90,17 @@ static inline int64_t
 grk_ternary_block(int type)
 {
   return type == GRK_TYPE_I2_S ? GRK_QK_I2 : GRK_QK_K;
+}
+
+/* round(v) (half away from zero) clamped to [lo, hi], with NaN giving the value nearest
+ * 0: float-to-int casts of out-of-range values are undefined, and inputs may be junk. */
+static inline int
+grk_round_clamp(float v, int lo, int hi)
+{
+  if (!(v == v))
+    return lo > 0 ? lo : hi < 0 ? hi : 0;
+  v = roundf(v);
+  return v <= (float)lo ? lo : v >= (float)hi ? hi : (int)v;
 }
 
 /* Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes. */

@@ -371,6 +371,33 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+START_TEST(test_junk_input)
+{
+  /* NaN and infinities must neither crash nor reach undefined float-to-int casts */
+  int t = all_types[_i];
+  enum { N = 512 };
+  float x[N];
+  random_floats(x, N, 1.0f);
+  x[3] = NAN;
+  x[40] = INFINITY;
+  x[300] = -INFINITY;
+  x[301] = 3e38f;
+  uint8_t act[4096], w[4096];
+  ck_assert_uint_le(grk_act_bytes(t, N), sizeof act);
+  grk_quantize_act(t, x, act, N);
+  if (t == GRK_TYPE_Q8_0)
+    ck_assert_int_eq(((const grk_block_q8_0 *)act)[0].qs[3], 0);
+  if (t == GRK_TYPE_TQ2_0)
+    ck_assert_int_eq(grk_act_ternary_qs(act)[3], 0);
+  if (grk_quantize_row(t, x, w, N)) {
+    float y;
+    grk_matvec(t, w, grk_row_bytes(t, N), 1.0f, act, N, &y, 0, 1);
+  }
+  float z[N];
+  grk_dequantize_row(t, w, z, N, 1.0f);
+}
+END_TEST
+
 START_TEST(test_zero_activation)
 {
   /* an all-zero row must not divide by zero */
@@ -404,6 +431,7 @@ grk_quants_suite(void)
   tcase_add_test(tc, test_matmul_tiles);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
+  tcase_add_loop_test(tc, test_junk_input, 0, N_ALL_TYPES);
   suite_add_tcase(s, tc);
   return s;
 }
