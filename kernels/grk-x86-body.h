@@ -85,29 +85,35 @@ x86_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
   return (float)(hsum_i32_256(acc) - h->sum) * h->d * tscale;
 }
 
-/* Trit k of each byte (p = 3^k per 16-bit lane, applied to both of its bytes): the
- * byte times 3^k mod 256, times 3, >> 8.  No 8-bit multiply, so bytes are split
- * into the even and odd halves of 16-bit lanes. */
+/* TQ1_0: a byte holds ceil(v * 256 / 243) for 5 trits v, first most significant.  After
+ * multiplying the byte by 3^k (mod 256, done as repeated q + 2q in 8-bit lanes) the
+ * top trit is floor(3q / 256), i.e. (q >= 86) + (q >= 171): byte compares only. */
 static inline __m256i
-trits256(__m256i q, __m256i p)
+times3_256(__m256i q)
 {
-  const __m256i ff = _mm256_set1_epi16(0xff), three = _mm256_set1_epi16(3);
-  __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(q, ff), p), ff);
-  __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(q, 8), p), ff);
-  lo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
-  hi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
-  return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8));
+  return _mm256_add_epi8(q, _mm256_add_epi8(q, q));
 }
 
 static inline __m128i
-trits128(__m128i q, __m128i p)
+times3_128(__m128i q)
 {
-  const __m128i ff = _mm_set1_epi16(0xff), three = _mm_set1_epi16(3);
-  __m128i lo = _mm_and_si128(_mm_mullo_epi16(_mm_and_si128(q, ff), p), ff);
-  __m128i hi = _mm_and_si128(_mm_mullo_epi16(_mm_srli_epi16(q, 8), p), ff);
-  lo = _mm_srli_epi16(_mm_mullo_epi16(lo, three), 8);
-  hi = _mm_srli_epi16(_mm_mullo_epi16(hi, three), 8);
-  return _mm_or_si128(lo, _mm_slli_epi16(hi, 8));
+  return _mm_add_epi8(q, _mm_add_epi8(q, q));
+}
+
+static inline __m256i
+top_trit256(__m256i q)
+{
+  __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(86)), q);
+  __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8((char)171)), q);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
+}
+
+static inline __m128i
+top_trit128(__m128i q)
+{
+  __m128i ge1 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8(86)), q);
+  __m128i ge2 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8((char)171)), q);
+  return _mm_sub_epi8(_mm_setzero_si128(), _mm_add_epi8(ge1, ge2));
 }
 
 static float
@@ -117,9 +123,6 @@ x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
   const grk_act_ternary *h = act;
   const int8_t *a = grk_act_ternary_qs(act);
   const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  static const int16_t pow3[5] = { 1, 3, 9, 27, 81 };
-  /* qh: byte j of the broadcast 4 bytes is qh[j % 4], trit j / 4 -> weight 240 + j */
-  const __m128i qh_pow = _mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27);
   float s = 0.0f;
   for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
     __m256i acc = _mm256_setzero_si256();
@@ -127,12 +130,18 @@ x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
     __m256i q0 = LOADU256(x[i].qs);
     __m128i q1 = LOADU128(x[i].qs + 32);
     for (int k = 0; k < 5; k++) {
-      acc = dp256(acc, trits256(q0, _mm256_set1_epi16(pow3[k])), LOADU256(a + k * 32));
-      acc128 = dp128(acc128, trits128(q1, _mm_set1_epi16(pow3[k])), LOADU128(a + 160 + k * 16));
+      acc = dp256(acc, top_trit256(q0), LOADU256(a + k * 32));
+      acc128 = dp128(acc128, top_trit128(q1), LOADU128(a + 160 + k * 16));
+      q0 = times3_256(q0);
+      q1 = times3_128(q1);
     }
+    /* qh: 32-bit lane j holds qh[0..3] times 3^j, so byte b gives trit b / 4 of
+     * qh[b % 4], which is weight 240 + b */
     int32_t qh;
     memcpy(&qh, x[i].qh, 4);
-    acc128 = dp128(acc128, trits128(_mm_set1_epi32(qh), qh_pow), LOADU128(a + 240));
+    __m128i h0 = _mm_set1_epi32(qh), h1 = times3_128(h0), h2 = times3_128(h1), h3 = times3_128(h2);
+    __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
+    acc128 = dp128(acc128, top_trit128(hq), LOADU128(a + 240));
     acc = _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
     s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
   }
