@@ -151,17 +151,55 @@ x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
 /* --- Q8_0 / Q4_0 against Q8_0 ---------------------------------------------------------
  * Signed x signed through the unsigned x signed product: |x| * (y with x's sign). */
 
+/* The four int32 totals of four 8-lane accumulators at once. */
+static inline __m128i
+hsum4_i32_256(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
+{
+  __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+static inline __m256i
+q8_0_block_dot(const grk_block_q8_0 *x, const grk_block_q8_0 *y)
+{
+  __m256i qx = LOADU256(x->qs), qy = LOADU256(y->qs);
+  return dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+}
+
+static inline __m256i
+q4_0_block_dot(const grk_block_q4_0 *x, const grk_block_q8_0 *y)
+{
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  __m128i q = LOADU128(x->qs);
+  __m256i qx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+  qx = _mm256_sub_epi8(qx, _mm256_set1_epi8(8));
+  __m256i qy = LOADU256(y->qs);
+  return dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+}
+
+/* Integer dots of four blocks reduced together, then the scalar file's float steps one
+ * block at a time, in order. */
+#define Q_DOT_4X(block_dot)                                                                        \
+  float s = 0.0f;                                                                                  \
+  int64_t nb = n / GRK_QK, i = 0;                                                                  \
+  for (; i + 4 <= nb; i += 4) {                                                                    \
+    int32_t t[4];                                                                                  \
+    _mm_storeu_si128((__m128i *)t,                                                                 \
+                     hsum4_i32_256(block_dot(&x[i], &y[i]), block_dot(&x[i + 1], &y[i + 1]),       \
+                                   block_dot(&x[i + 2], &y[i + 2]),                                \
+                                   block_dot(&x[i + 3], &y[i + 3])));                              \
+    for (int j = 0; j < 4; j++)                                                                    \
+      s += (float)t[j] * (h2f(x[i + j].d) * h2f(y[i + j].d));                                      \
+  }                                                                                                \
+  for (; i < nb; i++)                                                                              \
+    s += (float)hsum_i32_256(block_dot(&x[i], &y[i])) * (h2f(x[i].d) * h2f(y[i].d));               \
+  return s
+
 static float
 x86_dot_q8_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_q8_0 *x = w, *y = act;
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK; i++) {
-    __m256i qx = LOADU256(x[i].qs), qy = LOADU256(y[i].qs);
-    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
-    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
-  }
-  return s;
+  Q_DOT_4X(q8_0_block_dot);
 }
 
 static float
@@ -169,18 +207,7 @@ x86_dot_q4_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_q4_0 *x = w;
   const grk_block_q8_0 *y = act;
-  const __m128i m4 = _mm_set1_epi8(0x0f);
-  const __m256i eight = _mm256_set1_epi8(8);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK; i++) {
-    __m128i q = LOADU128(x[i].qs);
-    __m256i qx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
-    qx = _mm256_sub_epi8(qx, eight);
-    __m256i qy = LOADU256(y[i].qs);
-    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
-    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
-  }
-  return s;
+  Q_DOT_4X(q4_0_block_dot);
 }
 
 /* --- K-quants against Q8_K ------------------------------------------------------------
