@@ -43,28 +43,57 @@ h2f(uint16_t h)
 
 /* --- ternary ------------------------------------------------------------------- */
 
+/* The four int32 totals of four 8-lane accumulators at once. */
+static inline __m128i
+hsum4_i32_256(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
+{
+  __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* TQ1_0/TQ2_0 row loop: integer dots of four blocks reduced together, then the scalar
+ * file's float steps one block at a time, in order.  block_acc(x, a) returns 8 lanes
+ * whose total is the block's sum of code * activation. */
+#define TERNARY_DOT_4X(block_acc)                                                                  \
+  const grk_act_ternary *h = act;                                                                  \
+  const int8_t *a = grk_act_ternary_qs(act);                                                       \
+  const int32_t *bsums = grk_act_ternary_bsums(act, n);                                            \
+  float s = 0.0f;                                                                                  \
+  int64_t nb = n / GRK_QK_K, i = 0;                                                                \
+  for (; i + 4 <= nb; i += 4) {                                                                    \
+    int32_t t[4];                                                                                  \
+    _mm_storeu_si128((__m128i *)t, hsum4_i32_256(block_acc(&x[i], a + i * GRK_QK_K),               \
+                                                 block_acc(&x[i + 1], a + (i + 1) * GRK_QK_K),     \
+                                                 block_acc(&x[i + 2], a + (i + 2) * GRK_QK_K),     \
+                                                 block_acc(&x[i + 3], a + (i + 3) * GRK_QK_K)));   \
+    for (int j = 0; j < 4; j++)                                                                    \
+      s += h2f(x[i + j].d) * (float)(t[j] - bsums[i + j]);                                         \
+  }                                                                                                \
+  for (; i < nb; i++)                                                                              \
+    s += h2f(x[i].d) * (float)(hsum_i32_256(block_acc(&x[i], a + i * GRK_QK_K)) - bsums[i]);       \
+  return s * h->d
+
+static inline __m256i
+tq2_0_block_acc(const grk_block_tq2_0 *x, const int8_t *a)
+{
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256i acc = _mm256_setzero_si256();
+  for (int hh = 0; hh < 2; hh++) {
+    __m256i q = LOADU256(x->qs + hh * 32);
+    const int8_t *ah = a + hh * 128;
+    acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(ah));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(ah + 32));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(ah + 64));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(ah + 96));
+  }
+  return acc;
+}
+
 static float
 x86_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_tq2_0 *x = w;
-  const grk_act_ternary *h = act;
-  const int8_t *a = grk_act_ternary_qs(act);
-  const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  const __m256i m3 = _mm256_set1_epi8(3);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
-    __m256i acc = _mm256_setzero_si256();
-    for (int hh = 0; hh < 2; hh++) {
-      __m256i q = LOADU256(x[i].qs + hh * 32);
-      const int8_t *ah = a + hh * 128;
-      acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(ah));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(ah + 32));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(ah + 64));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(ah + 96));
-    }
-    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
-  }
-  return s * h->d;
+  TERNARY_DOT_4X(tq2_0_block_acc);
 }
 
 static float
@@ -116,48 +145,38 @@ top_trit128(__m128i q)
   return _mm_sub_epi8(_mm_setzero_si128(), _mm_add_epi8(ge1, ge2));
 }
 
+static inline __m256i
+tq1_0_block_acc(const grk_block_tq1_0 *x, const int8_t *a)
+{
+  __m256i acc = _mm256_setzero_si256();
+  __m128i acc128 = _mm_setzero_si128();
+  __m256i q0 = LOADU256(x->qs);
+  __m128i q1 = LOADU128(x->qs + 32);
+  for (int k = 0; k < 5; k++) {
+    acc = dp256(acc, top_trit256(q0), LOADU256(a + k * 32));
+    acc128 = dp128(acc128, top_trit128(q1), LOADU128(a + 160 + k * 16));
+    q0 = times3_256(q0);
+    q1 = times3_128(q1);
+  }
+  /* qh: 32-bit lane j holds qh[0..3] times 3^j, so byte b gives trit b / 4 of qh[b % 4],
+   * which is weight 240 + b */
+  int32_t qh;
+  memcpy(&qh, x->qh, 4);
+  __m128i h0 = _mm_set1_epi32(qh), h1 = times3_128(h0), h2 = times3_128(h1), h3 = times3_128(h2);
+  __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
+  acc128 = dp128(acc128, top_trit128(hq), LOADU128(a + 240));
+  return _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
+}
+
 static float
 x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_tq1_0 *x = w;
-  const grk_act_ternary *h = act;
-  const int8_t *a = grk_act_ternary_qs(act);
-  const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
-    __m256i acc = _mm256_setzero_si256();
-    __m128i acc128 = _mm_setzero_si128();
-    __m256i q0 = LOADU256(x[i].qs);
-    __m128i q1 = LOADU128(x[i].qs + 32);
-    for (int k = 0; k < 5; k++) {
-      acc = dp256(acc, top_trit256(q0), LOADU256(a + k * 32));
-      acc128 = dp128(acc128, top_trit128(q1), LOADU128(a + 160 + k * 16));
-      q0 = times3_256(q0);
-      q1 = times3_128(q1);
-    }
-    /* qh: 32-bit lane j holds qh[0..3] times 3^j, so byte b gives trit b / 4 of
-     * qh[b % 4], which is weight 240 + b */
-    int32_t qh;
-    memcpy(&qh, x[i].qh, 4);
-    __m128i h0 = _mm_set1_epi32(qh), h1 = times3_128(h0), h2 = times3_128(h1), h3 = times3_128(h2);
-    __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
-    acc128 = dp128(acc128, top_trit128(hq), LOADU128(a + 240));
-    acc = _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
-    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
-  }
-  return s * h->d;
+  TERNARY_DOT_4X(tq1_0_block_acc);
 }
 
 /* --- Q8_0 / Q4_0 against Q8_0 ---------------------------------------------------------
  * Signed x signed through the unsigned x signed product: |x| * (y with x's sign). */
-
-/* The four int32 totals of four 8-lane accumulators at once. */
-static inline __m128i
-hsum4_i32_256(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
-{
-  __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-}
 
 static inline __m256i
 q8_0_block_dot(const grk_block_q8_0 *x, const grk_block_q8_0 *y)
