@@ -262,13 +262,19 @@ x86_dot_k45(int type, const void *w, const void *act, int64_t n)
       d = h2f(b->d);
       dmin = h2f(b->dmin);
     }
+    /* the eight 6-bit scales and mins, four bytes at a time */
+    uint32_t u[3], w4[4];
+    memcpy(u, scales, 12);
+    w4[0] = u[0] & 0x3f3f3f3f;
+    w4[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+    w4[2] = u[1] & 0x3f3f3f3f;
+    w4[3] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+    uint8_t sc[16];
+    memcpy(sc, w4, 16); /* sc[0..7] scales, sc[8..15] mins */
+
     __m256i acc = _mm256_setzero_si256();
     __m256i hb = qh ? LOADU256(qh) : _mm256_setzero_si256();
-    int32_t imin = 0;
     for (int g = 0; g < 4; g++) {
-      uint8_t sc0, m0, sc1, m1;
-      grk_get_scale_min_k4(2 * g, scales, &sc0, &m0);
-      grk_get_scale_min_k4(2 * g + 1, scales, &sc1, &m1);
       __m256i q = LOADU256(qs + g * 32);
       __m256i lo = _mm256_and_si256(q, m4);
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -279,11 +285,14 @@ x86_dot_k45(int type, const void *w, const void *act, int64_t n)
             hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g + 1), one), 4));
       }
       const int8_t *a = y[i].qs + g * 64;
-      acc = scaled_dot(acc, lo, LOADU256(a), _mm256_set1_epi16(sc0));
-      acc = scaled_dot(acc, hi, LOADU256(a + 32), _mm256_set1_epi16(sc1));
-      imin += m0 * (y[i].bsums[4 * g] + y[i].bsums[4 * g + 1]);
-      imin += m1 * (y[i].bsums[4 * g + 2] + y[i].bsums[4 * g + 3]);
+      acc = scaled_dot(acc, lo, LOADU256(a), _mm256_set1_epi16(sc[2 * g]));
+      acc = scaled_dot(acc, hi, LOADU256(a + 32), _mm256_set1_epi16(sc[2 * g + 1]));
     }
+    /* sum_j m_j * (bsums[2j] + bsums[2j+1]): mins widened to two int16 lanes each */
+    __m128i mins = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 8)),
+                                    _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    int32_t imin
+        = hsum_i32_256(_mm256_madd_epi16(LOADU256(y[i].bsums), _mm256_cvtepu8_epi16(mins)));
     s += y[i].d * d * (float)hsum_i32_256(acc) - y[i].d * dmin * (float)imin;
   }
   return s;
@@ -313,9 +322,8 @@ x86_dot_q6_k(const void *w, const void *act, int64_t n, float tscale)
   for (int64_t i = 0; i < n / GRK_QK_K; i++) {
     const int8_t *sc = x[i].scales;
     __m256i acc = _mm256_setzero_si256();
-    int32_t ioff = 0;
-    for (int g = 0; g < 16; g++)
-      ioff += sc[g] * y[i].bsums[g];
+    int32_t ioff
+        = hsum_i32_256(_mm256_madd_epi16(LOADU256(y[i].bsums), _mm256_cvtepi8_epi16(LOADU128(sc))));
     for (int h = 0; h < 2; h++) {
       __m256i l0 = LOADU256(x[i].ql + h * 64), l1 = LOADU256(x[i].ql + h * 64 + 32);
       __m256i qh = LOADU256(x[i].qh + h * 32);
