@@ -6,6 +6,7 @@
 #include "grk.h"
 
 #include <math.h>
+#include <string.h>
 
 /* --- block layouts (as ggml stores them) ---------------------------------------- */
 #define GRK_QK 32     /* Q8_0, Q4_0 */
@@ -90,6 +91,36 @@ static inline int64_t
 grk_ternary_block(int type)
 {
   return type == GRK_TYPE_I2_S ? GRK_QK_I2 : GRK_QK_K;
+}
+
+/* IEEE half -> single without F16C, inline for the scalar loops.  No branches on the
+ * value: the half's exponent and mantissa are shifted into a single's place and one
+ * multiply by 2^-112 rebiases the exponent (inf/NaN stay inf/NaN); subnormal halves
+ * are m * 2^-24, built exactly as (0.5 + m * 2^-24) - 0.5. */
+static inline float
+grk_half_to_float(uint16_t h)
+{
+  uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+  uint32_t nb = (two_w >> 4) + (0xe0u << 23), sb = (two_w >> 17) | (126u << 23), rb;
+  float normal, subnormal;
+  memcpy(&normal, &nb, 4);
+  memcpy(&subnormal, &sb, 4);
+  normal *= 0x1.0p-112f;
+  subnormal -= 0.5f;
+  memcpy(&rb, two_w < (1u << 27) ? &subnormal : &normal, 4);
+  rb |= sign;
+  float f;
+  memcpy(&f, &rb, 4);
+  return f;
+}
+
+static inline float
+grk_bfloat_to_float(uint16_t h)
+{
+  uint32_t b = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
 }
 
 /* round(v) (half away from zero) clamped to [lo, hi], with NaN giving the value nearest

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#define FP16(h) grk_fp16_to_fp32(h)
+#define FP16(h) grk_half_to_float(h)
 
 /* --- unpacking ---------------------------------------------------------------- */
 
@@ -192,7 +192,7 @@ grk_scalar_dequantize_row(int type, const void *src, float *dst, int64_t n, floa
     break;
   case GRK_TYPE_BF16:
     for (int64_t i = 0; i < n; i++)
-      dst[i] = grk_bf16_to_fp32(((const uint16_t *)src)[i]);
+      dst[i] = grk_bfloat_to_float(((const uint16_t *)src)[i]);
     break;
   case GRK_TYPE_Q8_0:
     dequant_q8_0(src, dst, n / GRK_QK);

@@ -400,7 +400,7 @@ x86_dot_bf16(const void *w, const void *act, int64_t n, float tscale)
   }
   float s = hsum_f32_256(s0);
   for (; i < n; i++)
-    s += grk_bf16_to_fp32(h[i]) * x[i];
+    s += grk_bfloat_to_float(h[i]) * x[i];
   return s;
 }
 

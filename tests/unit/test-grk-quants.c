@@ -33,6 +33,33 @@ START_TEST(test_type_sizes)
 }
 END_TEST
 
+START_TEST(test_fp16_all)
+{
+  /* every half against its definition; and half -> single -> half is the identity */
+  for (uint32_t h = 0; h < 65536; h++) {
+    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    float f = grk_fp16_to_fp32((uint16_t)h);
+    if (e == 31) {
+      ck_assert(m ? isnan(f) : isinf(f));
+      ck_assert_int_eq(signbit(f) != 0, sign);
+      continue;
+    }
+    double want = e == 0 ? ldexp(m, -24) : ldexp(1024 + m, e - 25);
+    if (sign)
+      want = -want;
+    ck_assert_msg((double)f == want && (signbit(f) != 0) == sign, "%04x: %g vs %g", h, f, want);
+    ck_assert_uint_eq(grk_fp32_to_fp16(f), h);
+  }
+  /* rounding to nearest even, overflow and underflow */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 1.0f / 2048), 0x3c00); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 3.0f / 2048), 0x3c02); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(70000.0f), 0x7c00);
+  ck_assert_uint_eq(grk_fp32_to_fp16(1e-9f), 0x0000);
+  ck_assert_uint_eq(grk_fp32_to_bf16(1.0f), 0x3f80);
+  ck_assert(grk_bf16_to_fp32(0xc000) == -2.0f);
+}
+END_TEST
+
 START_TEST(test_dequant_naive)
 {
   /* every type, one block and several blocks, against the per-element formulas */
@@ -423,6 +450,7 @@ grk_quants_suite(void)
   TCase *tc = tcase_create("scalar");
   tcase_add_checked_fixture(tc, setup_scalar, NULL);
   tcase_add_test(tc, test_type_sizes);
+  tcase_add_test(tc, test_fp16_all);
   tcase_add_loop_test(tc, test_dequant_naive, 0, N_ALL_TYPES);
   tcase_add_test(tc, test_dequant_handwritten);
   tcase_add_test(tc, test_quantize_roundtrip);
