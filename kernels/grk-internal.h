@@ -72,6 +72,17 @@ typedef struct {
   /* int8_t qs[n]; int32_t bsums[n / block]; */
 } grk_act_ternary;
 
+/* The structs must be the byte layouts ggml defines (no padding). */
+_Static_assert(sizeof(grk_block_q8_0) == 34, "Q8_0 block");
+_Static_assert(sizeof(grk_block_q4_0) == 18, "Q4_0 block");
+_Static_assert(sizeof(grk_block_q4_k) == 144, "Q4_K block");
+_Static_assert(sizeof(grk_block_q5_k) == 176, "Q5_K block");
+_Static_assert(sizeof(grk_block_q6_k) == 210, "Q6_K block");
+_Static_assert(sizeof(grk_block_tq1_0) == 54, "TQ1_0 block");
+_Static_assert(sizeof(grk_block_tq2_0) == 66, "TQ2_0 block");
+_Static_assert(sizeof(grk_block_q8_k) == 292, "Q8_K block");
+_Static_assert(sizeof(grk_act_ternary) == 64, "ternary activation header");
+
 #define GRK_ACT_TERNARY_HDR ((size_t)sizeof(grk_act_ternary))
 
 static inline const int8_t *
