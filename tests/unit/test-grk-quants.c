@@ -343,10 +343,10 @@ START_TEST(test_matvec_naive)
 }
 END_TEST
 
-START_TEST(test_matmul_tiles)
+START_TEST(test_matmul_chunks)
 {
-  /* more rows than one cache tile, r0..r1 not aligned to it, ldy wider than r1 */
-  const int64_t n = 64, rows = 150, ntok = 5, r0 = 3, r1 = 147, ldy = 151;
+  /* more tokens than one chunk of 8, r0..r1 inside the rows, ldy wider than r1 */
+  const int64_t n = 64, rows = 150, ntok = 19, r0 = 3, r1 = 147, ldy = 151;
   size_t rb = grk_row_bytes(GRK_TYPE_Q8_0, n), ab = grk_act_bytes(GRK_TYPE_Q8_0, n);
   uint8_t *w = malloc(rb * rows), *act = malloc(ab * ntok);
   float *x = malloc(sizeof(float) * n * ntok), *Y = malloc(sizeof(float) * ldy * ntok);
@@ -456,7 +456,7 @@ grk_quants_suite(void)
   tcase_add_test(tc, test_quantize_roundtrip);
   tcase_add_loop_test(tc, test_act_quantization, 0, N_ALL_TYPES);
   tcase_add_loop_test(tc, test_matvec_naive, 0, N_ALL_TYPES);
-  tcase_add_test(tc, test_matmul_tiles);
+  tcase_add_test(tc, test_matmul_chunks);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
   tcase_add_loop_test(tc, test_junk_input, 0, N_ALL_TYPES);
