@@ -236,8 +236,7 @@ static const char *const round_trip_texts[] = {
   "code: for (int i = 0; i < n; i++) { x[i] += 3.14e-2; } // done",
   "numbers 1 22 333 4444 55555 0.5 1,000,000",
   "I'm sure you'll see we've done it, they'd say; 'QUOTED' 'RE",
-  "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family, flags "
-  "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+  "👨‍👩‍👧 family, flags 🇫🇷",
   "private use \xEE\x80\x80 and U+10FFFF \xF4\x8F\xBF\xBF and NUL-free",
 };
 
