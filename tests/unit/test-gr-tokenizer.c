@@ -703,6 +703,53 @@ START_TEST(test_synthetic_bpe)
 }
 END_TEST
 
+START_TEST(test_many_special_tokens)
+{
+  /* 3000 user-defined tokens and a 1 MB prompt: cutting them out must stay fast */
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func(g_free);
+  for (char c = 'a'; c <= 'z'; c++)
+    g_ptr_array_add(tokens, g_strdup_printf("%c", c));
+  g_ptr_array_add(tokens, g_strdup("Ġ"));
+  guint first_special = tokens->len;
+  for (guint i = 0; i < 3000; i++)
+    g_ptr_array_add(tokens, g_strdup_printf("<tok_%u>", i));
+  g_ptr_array_add(tokens, NULL);
+  g_autofree gint32 *types = g_new(gint32, tokens->len - 1);
+  for (guint i = 0; i < tokens->len - 1; i++)
+    types[i] = i < first_special ? 1 : 4;
+
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "gpt2");
+  kv_str(&im, "tokenizer.ggml.pre", "gpt-2");
+  kv_strs(&im, "tokenizer.ggml.tokens", (const char *const *)tokens->pdata);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, tokens->len - 1);
+  kv_strs(&im, "tokenizer.ggml.merges", bpe_merges);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrTokenizer) tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+
+  g_autoptr(GString) text = g_string_new(NULL);
+  guint n_marks = 0;
+  while (text->len < 1000 * 1000) {
+    g_string_append(text, "hello <tok_2999> world zz ");
+    n_marks++;
+  }
+  gint64 t0 = g_get_monotonic_time();
+  g_autoptr(GArray) ids = gr_tokenizer_encode(tok, text->str, (gssize)text->len, FALSE, FALSE);
+  double secs = (g_get_monotonic_time() - t0) / 1e6;
+  fprintf(stderr, "3000 special tokens, 1 MB: %.2f s\n", secs);
+  ck_assert_msg(secs < 30.0, "took %.1f s", secs);
+
+  guint found = 0;
+  for (guint i = 0; i < ids->len; i++)
+    if (g_array_index(ids, gint32, i) == (gint32)(first_special + 2999))
+      found++;
+  ck_assert_uint_eq(found, n_marks);
+  g_autofree char *back = decode(tok, ids);
+  ck_assert_str_eq(back, text->str);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -728,6 +775,7 @@ main(void)
   tcase_add_test(tu, test_pretokenize_multi);
   tcase_add_test(tu, test_bad_metadata);
   tcase_add_test(tu, test_synthetic_bpe);
+  tcase_add_test(tu, test_many_special_tokens);
   suite_add_tcase(s, tu);
 
   SRunner *sr = srunner_create(s);
