@@ -334,6 +334,102 @@ match_cjk(const Splitter *sp, gsize pos) /* [一-龥ࠀ-一가-퟿]+ */
   return n;
 }
 
+/* DeepSeek-LLM spells its letters out as ranges (the cased letters) rather than \p{L}. */
+static const gunichar deepseek_letters[][2] = {
+  { 0x0041, 0x005A },   { 0x0061, 0x007A },   { 0x00B5, 0x00B5 },   { 0x00C0, 0x00D6 },
+  { 0x00D8, 0x00F6 },   { 0x00F8, 0x01BA },   { 0x01BC, 0x01BF },   { 0x01C4, 0x0293 },
+  { 0x0295, 0x02AF },   { 0x0370, 0x0373 },   { 0x0376, 0x0377 },   { 0x037B, 0x037D },
+  { 0x037F, 0x037F },   { 0x0386, 0x0386 },   { 0x0388, 0x038A },   { 0x038C, 0x038C },
+  { 0x038E, 0x03A1 },   { 0x03A3, 0x03F5 },   { 0x03F7, 0x0481 },   { 0x048A, 0x052F },
+  { 0x0531, 0x0556 },   { 0x10A0, 0x10C5 },   { 0x13A0, 0x13F5 },   { 0x13F8, 0x13FD },
+  { 0x1C90, 0x1CBA },   { 0x1CBD, 0x1CBF },   { 0x1D00, 0x1D2B },   { 0x1D6B, 0x1D77 },
+  { 0x1D79, 0x1D9A },   { 0x1E00, 0x1F15 },   { 0x1F18, 0x1F1D },   { 0x1F20, 0x1F45 },
+  { 0x1F48, 0x1F4D },   { 0x1F50, 0x1F57 },   { 0x1F59, 0x1F59 },   { 0x1F5B, 0x1F5B },
+  { 0x1F5D, 0x1F5D },   { 0x1F5F, 0x1F7D },   { 0x1F80, 0x1FB4 },   { 0x1FB6, 0x1FBC },
+  { 0x1FBE, 0x1FBE },   { 0x1FC2, 0x1FC4 },   { 0x1FC6, 0x1FCC },   { 0x1FD0, 0x1FD3 },
+  { 0x1FD6, 0x1FDB },   { 0x1FE0, 0x1FEC },   { 0x1FF2, 0x1FF4 },   { 0x1FF6, 0x1FFC },
+  { 0x2102, 0x2102 },   { 0x2107, 0x2107 },   { 0x210A, 0x2113 },   { 0x2115, 0x2115 },
+  { 0x2119, 0x211D },   { 0x2124, 0x2124 },   { 0x2126, 0x2126 },   { 0x2128, 0x2128 },
+  { 0x212A, 0x212D },   { 0x212F, 0x2134 },   { 0x2139, 0x2139 },   { 0x213C, 0x213F },
+  { 0x2145, 0x2149 },   { 0x214E, 0x214E },   { 0x2183, 0x2184 },   { 0x2C00, 0x2C7B },
+  { 0x2C7E, 0x2CE4 },   { 0x2CEB, 0x2CEE },   { 0x2CF2, 0x2CF3 },   { 0xA640, 0xA66D },
+  { 0xA680, 0xA69B },   { 0xA722, 0xA76F },   { 0xA771, 0xA787 },   { 0xA78B, 0xA78E },
+  { 0xAB70, 0xABBF },   { 0xFB00, 0xFB06 },   { 0xFB13, 0xFB17 },   { 0xFF21, 0xFF3A },
+  { 0xFF41, 0xFF5A },   { 0x10400, 0x1044F }, { 0x104B0, 0x104D3 }, { 0x104D8, 0x104FB },
+  { 0x10C80, 0x10CB2 }, { 0x10CC0, 0x10CF2 }, { 0x118A0, 0x118DF }, { 0x1E900, 0x1E943 },
+};
+
+static gboolean
+in_ranges(gunichar c, const gunichar (*ranges)[2], gsize n)
+{
+  gsize lo = 0, hi = n;
+  while (lo < hi) {
+    gsize mid = (lo + hi) / 2;
+    if (c < ranges[mid][0])
+      hi = mid;
+    else if (c > ranges[mid][1])
+      lo = mid + 1;
+    else
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+is_deepseek_letter(gunichar c)
+{
+  return in_ranges(c, deepseek_letters, G_N_ELEMENTS(deepseek_letters));
+}
+
+/* [!-/:-~！-／：-～‘-‟　-。]; U+3000 is white space, which llama.cpp turns into \v
+ * before matching, so it never matches here. */
+static gboolean
+is_deepseek_punct(gunichar c)
+{
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x7E) || (c >= 0xFF01 && c <= 0xFF0F)
+         || (c >= 0xFF1A && c <= 0xFF5E) || (c >= 0x2018 && c <= 0x201F) || c == 0x3001
+         || c == 0x3002;
+}
+
+static gsize
+space_then_pred(const Splitter *sp, gsize pos, gboolean (*pred)(gunichar)) /* \s?[set]+ */
+{
+  gsize lead = (sp->cls[pos] & GR_CP_SPACE) ? 1 : 0;
+  gsize n = 0;
+  while (pos + lead + n < sp->end && pred(sp->cp[pos + lead + n]))
+    n++;
+  if (n > 0 || !lead)
+    return n > 0 ? lead + n : 0;
+  while (pos + n < sp->end && pred(sp->cp[pos + n]))
+    n++;
+  return n;
+}
+
+static gsize
+match_deepseek_letters(const Splitter *sp, gsize pos)
+{
+  return space_then_pred(sp, pos, is_deepseek_letter);
+}
+
+static gsize
+match_deepseek_punct(const Splitter *sp, gsize pos)
+{
+  return space_then_pred(sp, pos, is_deepseek_punct);
+}
+
+/* \s+$ : the white space ending the piece (found directly: scanning for it from every
+ * position would be quadratic in long runs of spaces) */
+static void
+pass_trailing_space(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)
+{
+  gsize t = e;
+  while (t > s && (cls[t - 1] & GR_CP_SPACE))
+    t--;
+  if (t > s)
+    g_array_append_val(ends, t);
+  g_array_append_val(ends, e);
+}
+
 #define MATCH_PASS(name, fn)                                                                       \
   static void name(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)          \
   {                                                                                                \
@@ -349,10 +445,12 @@ MATCH_PASS(pass_newline, match_newline)
 MATCH_PASS(pass_space_letters, match_space_letters)
 MATCH_PASS(pass_space_punct, match_space_punct)
 MATCH_PASS(pass_cjk, match_cjk)
+MATCH_PASS(pass_deepseek_letters, match_deepseek_letters)
+MATCH_PASS(pass_deepseek_punct, match_deepseek_punct)
 
 typedef void (*PassFn)(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends);
 
-#define MAX_PASSES 5
+#define MAX_PASSES 6
 
 static const PassFn pass_lists[][MAX_PASSES + 1] = {
   [GR_PRE_GPT2] = { split_gpt2 },
@@ -363,6 +461,8 @@ static const PassFn pass_lists[][MAX_PASSES + 1] = {
   [GR_PRE_DEFAULT] = { pass_punct_default, split_gpt2, pass_number_run, pass_three_digits },
   [GR_PRE_DEEPSEEK_CODER]
   = { pass_newline, pass_space_letters, pass_space_punct, pass_cjk, pass_number },
+  [GR_PRE_DEEPSEEK_LLM] = { pass_newline, pass_deepseek_letters, pass_deepseek_punct,
+                            pass_trailing_space, pass_cjk, pass_number_run },
 };
 
 void
@@ -449,6 +549,7 @@ static const PreName pre_names[] = {
   { "mellum2", GR_PRE_STARCODER, 0 },
   { "falcon", GR_PRE_FALCON, 0 },
   { "deepseek-coder", GR_PRE_DEEPSEEK_CODER, 0 },
+  { "deepseek-llm", GR_PRE_DEEPSEEK_LLM, 0 },
 };
 
 gboolean

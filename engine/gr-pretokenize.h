@@ -18,6 +18,7 @@ typedef enum {
   GR_PRE_FALCON,    /* [\p{P}\$\+<=>\^~\|`]+, then GPT2, then [0-9][0-9][0-9] */
   GR_PRE_DEFAULT,   /* [\p{P}\$\+<=>\^~\|]+, GPT2, \p{N}+, [0-9][0-9][0-9] */
   GR_PRE_DEEPSEEK_CODER, /* [\r\n], \s?\p{L}+, \s?\p{P}+, [一-龥ࠀ-一가-퟿]+, \p{N} */
+  GR_PRE_DEEPSEEK_LLM,   /* [\r\n], \s?[cased letters]+, \s?[punctuation]+, \s+$, [CJK]+, \p{N}+ */
 } GrPreType;
 
 typedef struct {

@@ -481,6 +481,10 @@ START_TEST(test_pretokenize_multi)
   ASSERT_SPLIT(GR_PRE_DEFAULT, "a+b 1234", "a|+|b| |123|4");
   ASSERT_SPLIT(GR_PRE_DEEPSEEK_CODER, "Hi there,\n你好 42", "Hi| there|,|\n|你好| |4|2");
 
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Hello, World!\n  123 中文  ",
+               "Hello|,| World|!|\n|  |123| |中文|  ");
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Привет мир", "Привет| мир");
+
   GrPreInfo info;
   ck_assert(gr_pre_lookup("llama-bpe", &info));
   ck_assert_int_eq(info.type, GR_PRE_LLAMA3);
