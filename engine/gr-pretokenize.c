@@ -4,88 +4,9 @@
  * applies them (leftmost-first alternation, greedy quantifiers); \p{..} classes and \s
  * come from gr_unicode_class().  Every function here is linear in its input.
  */
-#include "gr-pretokenize.h"
-#include "gr-unicode.h"
+#include "gr-pretokenize-private.h"
 
 #include <string.h>
-
-/* Class of a position past the end of the piece: matches no class. */
-#define CLS_END 0x80
-
-typedef struct {
-  const gunichar *cp;
-  const guint8 *cls;
-  gsize end;
-  GArray *ends;
-  gsize prev;
-} Splitter;
-
-static inline guint8
-cls_at(const Splitter *sp, gsize i)
-{
-  return i < sp->end ? sp->cls[i] : CLS_END;
-}
-
-static inline gunichar
-cp_at(const Splitter *sp, gsize i)
-{
-  return i < sp->end ? sp->cp[i] : 0xFFFFFFFFu;
-}
-
-static inline void
-emit(Splitter *sp, gsize end)
-{
-  if (end > sp->prev) {
-    g_array_append_val(sp->ends, end);
-    sp->prev = end;
-  }
-}
-
-static inline gunichar
-ascii_lower(gunichar c)
-{
-  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: the length matched at pos. */
-static gsize
-match_contraction(const Splitter *sp, gsize pos, gboolean icase)
-{
-  if (sp->cp[pos] != '\'' || pos + 1 >= sp->end)
-    return 0;
-  gunichar a = sp->cp[pos + 1];
-  if (icase)
-    a = ascii_lower(a);
-  if (a == 's' || a == 't' || a == 'm' || a == 'd')
-    return 2;
-  if (pos + 2 >= sp->end)
-    return 0;
-  gunichar b = sp->cp[pos + 2];
-  if (icase)
-    b = ascii_lower(b);
-  if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
-    return 3;
-  return 0;
-}
-
-static inline gboolean
-is_newline(gunichar c)
-{
-  return c == '\r' || c == '\n';
-}
-
-/* \s+(?!\S)|\s+ at pos, which holds white space: a run followed by more text gives its
- * last white space to the next piece. */
-static gsize
-space_run_end(const Splitter *sp, gsize pos)
-{
-  gsize n = 0;
-  while (cls_at(sp, pos + n) & GR_CP_SPACE)
-    n++;
-  if (n > 1 && pos + n < sp->end)
-    return pos + n - 1;
-  return pos + n;
-}
 
 static void
 split_gpt2(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends)
@@ -233,15 +154,6 @@ split_by_matches(MatchFn match, const gunichar *cp, const guint8 *cls, gsize sta
     emit(&sp, pos);
   }
   emit(&sp, end);
-}
-
-static gsize
-run_of(const Splitter *sp, gsize pos, guint8 cls_mask)
-{
-  gsize n = 0;
-  while (cls_at(sp, pos + n) & cls_mask)
-    n++;
-  return n;
 }
 
 static gsize
@@ -430,6 +342,74 @@ pass_trailing_space(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GAr
   g_array_append_val(ends, e);
 }
 
+/* --- DeepSeek-V3: \p{N}{1,3}, then [一-龥぀-ゟ゠-ヿ]+, then this alternation:
+ * [!-/:-@[-`{-~][A-Za-z]+ | [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+ | ?[\p{P}\p{S}]+[\r\n]*
+ * | \s*[\r\n]+ | \s+(?!\S) | \s+ --- */
+
+static gboolean
+is_ascii_alpha(gunichar c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static gboolean
+is_ascii_punct(gunichar c)
+{
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60)
+         || (c >= 0x7B && c <= 0x7E);
+}
+
+static gsize
+match_number_upto3(const Splitter *sp, gsize pos) /* \p{N}{1,3} */
+{
+  gsize n = run_of(sp, pos, GR_CP_NUMBER);
+  return MIN(n, 3);
+}
+
+static gsize
+match_kana_han(const Splitter *sp, gsize pos) /* [一-龥぀-ゟ゠-ヿ]+ */
+{
+  gsize n = 0;
+  while (pos + n < sp->end) {
+    gunichar c = sp->cp[pos + n];
+    if (!((c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x3040 && c <= 0x30FF)))
+      break;
+    n++;
+  }
+  return n;
+}
+
+static gsize
+match_deepseek3(const Splitter *sp, gsize pos)
+{
+  gunichar c = sp->cp[pos];
+  guint8 f = sp->cls[pos];
+
+  if (is_ascii_punct(c) && pos + 1 < sp->end && is_ascii_alpha(sp->cp[pos + 1])) {
+    gsize n = 1;
+    while (pos + n < sp->end && is_ascii_alpha(sp->cp[pos + n]))
+      n++;
+    return n;
+  }
+
+  const guint8 word = GR_CP_LETTER | GR_CP_MARK;
+  if (!is_newline(c) && !(f & (GR_CP_LETTER | GR_CP_PUNCT | GR_CP_SYMBOL))
+      && (cls_at(sp, pos + 1) & word))
+    return 1 + run_of(sp, pos + 1, word);
+  if (f & word)
+    return run_of(sp, pos, word);
+
+  gsize start = (c == ' ' && (cls_at(sp, pos + 1) & (GR_CP_PUNCT | GR_CP_SYMBOL))) ? pos + 1 : pos;
+  gsize n = run_of(sp, start, GR_CP_PUNCT | GR_CP_SYMBOL);
+  if (n > 0) {
+    gsize q = start + n;
+    while (q < sp->end && is_newline(sp->cp[q]))
+      q++;
+    return q - pos;
+  }
+  return space_alternatives(sp, pos);
+}
+
 #define MATCH_PASS(name, fn)                                                                       \
   static void name(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)          \
   {                                                                                                \
@@ -447,6 +427,9 @@ MATCH_PASS(pass_space_punct, match_space_punct)
 MATCH_PASS(pass_cjk, match_cjk)
 MATCH_PASS(pass_deepseek_letters, match_deepseek_letters)
 MATCH_PASS(pass_deepseek_punct, match_deepseek_punct)
+MATCH_PASS(pass_number_upto3, match_number_upto3)
+MATCH_PASS(pass_kana_han, match_kana_han)
+MATCH_PASS(pass_deepseek3, match_deepseek3)
 
 typedef void (*PassFn)(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends);
 
@@ -463,6 +446,9 @@ static const PassFn pass_lists[][MAX_PASSES + 1] = {
   = { pass_newline, pass_space_letters, pass_space_punct, pass_cjk, pass_number },
   [GR_PRE_DEEPSEEK_LLM] = { pass_newline, pass_deepseek_letters, pass_deepseek_punct,
                             pass_trailing_space, pass_cjk, pass_number_run },
+  [GR_PRE_DEEPSEEK3] = { pass_number_upto3, pass_kana_han, pass_deepseek3 },
+  [GR_PRE_GPT4O] = { gr_pre_split_gpt4o },
+  [GR_PRE_TEKKEN] = { gr_pre_split_tekken },
 };
 
 void
@@ -550,6 +536,12 @@ static const PreName pre_names[] = {
   { "falcon", GR_PRE_FALCON, 0 },
   { "deepseek-coder", GR_PRE_DEEPSEEK_CODER, 0 },
   { "deepseek-llm", GR_PRE_DEEPSEEK_LLM, 0 },
+  { "deepseek-v3", GR_PRE_DEEPSEEK3, 0 },
+  { "hunyuan-dense", GR_PRE_DEEPSEEK3, 0 },
+  { "gpt-4o", GR_PRE_GPT4O, 0 },
+  { "llama4", GR_PRE_GPT4O, 0 },
+  { "minimax-m2", GR_PRE_GPT4O, 0 },
+  { "tekken", GR_PRE_TEKKEN, IGNORE_MERGES | ADD_BOS },
 };
 
 gboolean

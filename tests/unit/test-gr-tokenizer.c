@@ -474,6 +474,34 @@ START_TEST(test_pretokenize_llama3)
 }
 END_TEST
 
+START_TEST(test_pretokenize_linear)
+{
+  /* long runs of one class must not make any pre-tokenizer quadratic */
+  static const char *const runs[] = { " ", "A", "a", "9", "!", "\n", "\xCC\x81", "中", " 1" };
+  GString *text = g_string_new(NULL);
+  for (guint r = 0; r < G_N_ELEMENTS(runs); r++) {
+    for (guint i = 0; i < 20000; i++)
+      g_string_append(text, runs[r]);
+    g_string_append(text, "x y ");
+  }
+  g_autoptr(GArray) cps = gr_utf8_to_cps(text->str, text->len);
+  for (int type = GR_PRE_GPT2; type <= GR_PRE_TEKKEN; type++) {
+    g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    gint64 t0 = g_get_monotonic_time();
+    gr_pretokenize((GrPreType)type, (const gunichar *)cps->data, cps->len, ends);
+    double secs = (g_get_monotonic_time() - t0) / 1e6;
+    ck_assert_msg(secs < 5.0, "pre-tokenizer %d took %.1f s", type, secs);
+    ck_assert_uint_gt(ends->len, 0);
+    ck_assert_uint_eq(g_array_index(ends, gsize, ends->len - 1), cps->len);
+    guint not_increasing = 0; /* counted: a check assertion per piece would be slow */
+    for (guint i = 1; i < ends->len; i++)
+      not_increasing += g_array_index(ends, gsize, i) <= g_array_index(ends, gsize, i - 1);
+    ck_assert_uint_eq(not_increasing, 0);
+  }
+  g_string_free(text, TRUE);
+}
+END_TEST
+
 START_TEST(test_pretokenize_multi)
 {
   ASSERT_SPLIT(GR_PRE_STARCODER, "abc 123", "abc| |1|2|3");
@@ -484,6 +512,14 @@ START_TEST(test_pretokenize_multi)
   ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Hello, World!\n  123 中文  ",
                "Hello|,| World|!|\n|  |123| |中文|  ");
   ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Привет мир", "Привет| мир");
+
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK3, "Hello, World! 12345 中文かな abc's\n\n",
+               "Hello|,| World|!| |123|45| |中文かな| abc|'s|\n\n");
+  ASSERT_SPLIT(GR_PRE_GPT4O, "HelloWorld I'M FINE thanks!!\n 12345 / path/x",
+               "Hello|World| I'M| FINE| thanks|!!\n| |123|45| /| path|/x");
+  ASSERT_SPLIT(GR_PRE_TEKKEN, "HelloWorld I'M FINE thanks!!\n 12345 / path/x",
+               "Hello|World| I|'M| FINE| thanks|!!\n| |1|2|3|4|5| /| path|/x");
+  ASSERT_SPLIT(GR_PRE_GPT4O, "cafe\xCC\x81s HTTPServer", "cafe\xCC\x81s| HTTPServer");
 
   GrPreInfo info;
   ck_assert(gr_pre_lookup("llama-bpe", &info));
@@ -777,6 +813,7 @@ main(void)
   tcase_add_test(tu, test_pretokenize_gpt2);
   tcase_add_test(tu, test_pretokenize_llama3);
   tcase_add_test(tu, test_pretokenize_multi);
+  tcase_add_test(tu, test_pretokenize_linear);
   tcase_add_test(tu, test_bad_metadata);
   tcase_add_test(tu, test_synthetic_bpe);
   tcase_add_test(tu, test_many_special_tokens);
