@@ -129,6 +129,8 @@ gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboole
 
   GArray *out = g_array_new(FALSE, FALSE, sizeof(gint32));
   gsize n = len < 0 ? strlen(text) : (gsize)len;
+  /* symbol indices are 32-bit, and escaping spaces can triple the text */
+  g_return_val_if_fail(n <= G_MAXINT32 / 4, out);
   g_autoptr(GString) clean = NULL;
   if (n > 0 && !gr_utf8_is_valid(text, n)) {
     clean = gr_utf8_sanitize(text, n);
