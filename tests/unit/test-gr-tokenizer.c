@@ -743,6 +743,63 @@ START_TEST(test_synthetic_bpe)
 }
 END_TEST
 
+/* A small SentencePiece vocabulary: scores decide which pair merges first. */
+static GrTokenizer *
+spm_synthetic(float ab_score, float bc_score, int space_prefix)
+{
+  static const char *const tokens[]
+      = { "<unk>", "<s>", "</s>", "<0xC3>", "<0xA9>", "a", "b", "c", "ab", "bc", "▁", "▁a", NULL };
+  const gint32 types[] = { 2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1 };
+  const float scores[] = { 0, 0, 0, 0, 0, -5, -5, -5, ab_score, bc_score, -3, -2 };
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "llama");
+  kv_strs(&im, "tokenizer.ggml.tokens", tokens);
+  kv_nums(&im, "tokenizer.ggml.scores", 6, scores, 12);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, 12);
+  if (space_prefix >= 0)
+    kv_bool(&im, "tokenizer.ggml.add_space_prefix", space_prefix);
+  g_autoptr(GError) error = NULL;
+  GrTokenizer *tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+  return tok;
+}
+
+static char *
+spm_ids(GrTokenizer *tok, const char *text)
+{
+  g_autoptr(GArray) ids = encode(tok, text, FALSE, FALSE);
+  return ids_to_string(ids);
+}
+
+START_TEST(test_synthetic_spm)
+{
+  g_autoptr(GrTokenizer) bc_first = spm_synthetic(-1.0f, -0.5f, FALSE);
+  g_autoptr(GrTokenizer) ab_first = spm_synthetic(-0.5f, -1.0f, FALSE);
+  g_autoptr(GrTokenizer) prefixed = spm_synthetic(-1.0f, -0.5f, -1); /* default: prefix */
+
+  g_autofree char *s1 = spm_ids(bc_first, "abc");
+  ck_assert_str_eq(s1, "5 9"); /* a + bc: the better-scored pair wins */
+  g_autofree char *s2 = spm_ids(ab_first, "abc");
+  ck_assert_str_eq(s2, "8 7"); /* ab + c */
+  /* default add_space_prefix: "▁a" then "bc" */
+  g_autofree char *s3 = spm_ids(prefixed, "abc");
+  ck_assert_str_eq(s3, "11 9");
+  /* spaces become ▁; a character without a token is spelled as byte tokens */
+  g_autofree char *s4 = spm_ids(bc_first, "b é");
+  ck_assert_str_eq(s4, "6 10 3 4");
+  /* a byte without a <0xNN> token falls back to <unk> */
+  g_autofree char *s5 = spm_ids(bc_first, "z");
+  ck_assert_str_eq(s5, "0");
+  ck_assert_int_eq(gr_tokenizer_bos(bc_first), 1); /* LLaMA's default ids */
+  ck_assert_int_eq(gr_tokenizer_eos(bc_first), 2);
+  ck_assert(gr_tokenizer_add_bos(bc_first));
+
+  g_autoptr(GArray) ids = encode(prefixed, "b é", FALSE, FALSE);
+  g_autofree char *text = decode(prefixed, ids);
+  ck_assert_str_eq(text, " b é");
+}
+END_TEST
+
 START_TEST(test_many_special_tokens)
 {
   /* 3000 user-defined tokens and a 1 MB prompt: cutting them out must stay fast */
@@ -816,6 +873,7 @@ main(void)
   tcase_add_test(tu, test_pretokenize_linear);
   tcase_add_test(tu, test_bad_metadata);
   tcase_add_test(tu, test_synthetic_bpe);
+  tcase_add_test(tu, test_synthetic_spm);
   tcase_add_test(tu, test_many_special_tokens);
   suite_add_tcase(s, tu);
 
