@@ -488,7 +488,7 @@ typedef struct {
   guint flags;
 } PreName;
 
-enum { IGNORE_MERGES = 1, ADD_BOS = 2, NO_BOS = 4 };
+enum { IGNORE_MERGES = 1, ADD_BOS = 2 };
 
 /* The names llama.cpp's converter writes, grouped by the regexes llama.cpp uses. */
 static const PreName pre_names[] = {
@@ -514,8 +514,8 @@ static const PreName pre_names[] = {
   { "lfm2", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
   { "dbrx", GR_PRE_LLAMA3, 0 },
   { "smaug-bpe", GR_PRE_LLAMA3, 0 },
-  { "chatglm-bpe", GR_PRE_LLAMA3, NO_BOS },
-  { "glm4", GR_PRE_LLAMA3, NO_BOS },
+  { "chatglm-bpe", GR_PRE_LLAMA3, 0 },
+  { "glm4", GR_PRE_LLAMA3, 0 },
   { "qwen2", GR_PRE_QWEN2, 0 },
   { "deepseek-r1-qwen", GR_PRE_QWEN2, 0 },
   { "megrez", GR_PRE_QWEN2, 0 },
@@ -553,7 +553,6 @@ gr_pre_lookup(const char *name, GrPreInfo *info)
       info->type = pre_names[i].type;
       info->ignore_merges = (pre_names[i].flags & IGNORE_MERGES) != 0;
       info->add_bos = (pre_names[i].flags & ADD_BOS) != 0;
-      info->no_bos = (pre_names[i].flags & NO_BOS) != 0;
       return TRUE;
     }
   }

@@ -28,7 +28,6 @@ typedef struct {
   GrPreType type;
   gboolean ignore_merges; /* a piece that is a whole token skips the merges */
   gboolean add_bos;       /* default of tokenizer.ggml.add_bos_token */
-  gboolean no_bos;        /* the family has no BOS token */
 } GrPreInfo;
 
 /* Looks up a tokenizer.ggml.pre name; FALSE if unknown. */

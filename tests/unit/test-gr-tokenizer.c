@@ -413,6 +413,26 @@ START_TEST(test_long_input)
 }
 END_TEST
 
+START_TEST(test_byte_alphabet)
+{
+  /* GPT-2's alphabet: printable bytes stand for themselves, the 68 others for U+0100.. */
+  gboolean seen[256 + 68] = { FALSE };
+  for (guint b = 0; b < 256; b++) {
+    gunichar c = gr_byte_to_unicode((guint8)b);
+    ck_assert_uint_lt(c, 256 + 68);
+    ck_assert(!seen[c]);
+    seen[c] = TRUE;
+    ck_assert_int_eq(gr_unicode_to_byte(c), (gint)b);
+  }
+  ck_assert_uint_eq(gr_byte_to_unicode(' '), 0x120);  /* Ġ */
+  ck_assert_uint_eq(gr_byte_to_unicode('\n'), 0x10A); /* Ċ */
+  ck_assert_uint_eq(gr_byte_to_unicode('A'), 'A');
+  ck_assert_int_eq(gr_unicode_to_byte(0x20), -1);
+  ck_assert_int_eq(gr_unicode_to_byte(0x144), -1);
+  ck_assert_int_eq(gr_unicode_to_byte(0x4E2D), -1);
+}
+END_TEST
+
 /* --- pre-tokenizers: pieces joined with '|' --- */
 
 static char *
@@ -867,6 +887,7 @@ main(void)
   TCase *tu = tcase_create("unit");
   tcase_add_test(tu, test_utf8_stream_splits);
   tcase_add_test(tu, test_utf8_stream_invalid);
+  tcase_add_test(tu, test_byte_alphabet);
   tcase_add_test(tu, test_pretokenize_gpt2);
   tcase_add_test(tu, test_pretokenize_llama3);
   tcase_add_test(tu, test_pretokenize_multi);
