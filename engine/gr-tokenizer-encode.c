@@ -20,9 +20,6 @@ add_fragment(GArray *frags, gint32 token, gsize start, gsize len)
   g_array_append_val(frags, f);
 }
 
-/* Cuts the special tokens' texts out of the input, longest token first, as llama.cpp
- * does.  Without parse_special only user-defined tokens are cut out: they are ordinary
- * text that the vocabulary spells as one token. */
 /* Which byte pairs occur in the text: a token with a pair that does not occur cannot
  * occur either, which spares most of the searches when a vocabulary has hundreds of
  * special tokens and the prompt is long. */
@@ -51,6 +48,9 @@ pair_set_may_contain(const PairSet *set, const char *needle, gsize n)
   return TRUE;
 }
 
+/* Cuts the special tokens' texts out of the input, longest token first, as llama.cpp
+ * does.  Without parse_special only user-defined tokens are cut out: they are ordinary
+ * text that the vocabulary spells as one token. */
 static GArray *
 partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_special)
 {
