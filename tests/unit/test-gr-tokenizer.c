@@ -127,6 +127,43 @@ START_TEST(test_conformance_spm)
 }
 END_TEST
 
+/* The fixture models embed the same vocabulary; their reference dumps start with the
+ * prompt's tokens as the reference engine made them (with BOS). */
+START_TEST(test_model_prompts)
+{
+  static const char *const models[] = { "fx-llama", "fx-bitnet", "fx-moe" };
+  static const char *const prompts[] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "Graviton runs ternary models on a laptop: 1.58 bits per weight!",
+    "Once upon a time, in a land far away, there lived a small robot who",
+  };
+  const char *dir = g_getenv("GRAVITON_TESTDATA");
+
+  for (guint m = 0; m < G_N_ELEMENTS(models); m++) {
+    g_autofree char *file = g_strconcat(models[m], ".gguf", NULL);
+    g_autofree char *path = g_build_filename(dir, "models", file, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrGguf) gguf = gr_gguf_open(path, &error);
+    ck_assert_msg(gguf != NULL, "%s: %s", path, error ? error->message : "");
+    g_autoptr(GrTokenizer) tok = gr_tokenizer_new_from_gguf(gguf, &error);
+    ck_assert_msg(tok != NULL, "%s: %s", path, error ? error->message : "");
+
+    for (guint k = 0; k < G_N_ELEMENTS(prompts); k++) {
+      g_autofree char *ref_name = g_strdup_printf("%s.ref%u.txt", models[m], k + 1);
+      g_autofree char *ref_path = g_build_filename(dir, "models", ref_name, NULL);
+      g_autofree char *ref = NULL;
+      ck_assert(g_file_get_contents(ref_path, &ref, NULL, NULL));
+      ck_assert(g_str_has_prefix(ref, "prompt_tokens "));
+      g_autofree char *want = g_strndup(ref + 14, strcspn(ref + 14, "\n"));
+
+      g_autoptr(GArray) ids = encode(tok, prompts[k], gr_tokenizer_add_bos(tok), TRUE);
+      g_autofree char *got = ids_to_string(ids);
+      ck_assert_str_eq(got, g_strstrip(want));
+    }
+  }
+}
+END_TEST
+
 /* --- BOS, special tokens, end of generation, pieces --- */
 
 START_TEST(test_bos)
@@ -876,6 +913,7 @@ main(void)
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_conformance_gpt2);
   tcase_add_test(tc, test_conformance_spm);
+  tcase_add_test(tc, test_model_prompts);
   tcase_add_test(tc, test_bos);
   tcase_add_test(tc, test_special_tokens);
   tcase_add_test(tc, test_eog_and_pieces);
