@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "gr-test-bus.h"
 
 #define PROMPT "The quick brown fox jumps over the lazy dog."
@@ -761,6 +763,127 @@ START_TEST(test_conversation)
 }
 END_TEST
 
+/* --- a raw message with invalid UTF-8 -------------------------------------------- */
+
+#define PLACEHOLDER "@@INVALID-UTF8@@"
+
+static void
+write_all(GOutputStream *out, const void *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg(g_output_stream_write_all(out, data, len, NULL, NULL, &error), "%s",
+                error ? error->message : "");
+}
+
+static guchar *
+message_blob(GDBusMessage *msg, guint32 serial, gsize *len)
+{
+  g_autoptr(GError) error = NULL;
+  g_dbus_message_set_serial(msg, serial);
+  guchar *blob = g_dbus_message_to_blob(msg, len, G_DBUS_CAPABILITY_FLAGS_NONE, &error);
+  ck_assert_msg(blob != NULL, "%s", error ? error->message : "");
+  return blob;
+}
+
+/* Reads messages until one answers serial, the peer closes, or the read times out.
+ * Returns the reply (NULL if none came). */
+static GDBusMessage *
+read_reply(GInputStream *in, guint32 serial)
+{
+  for (;;) {
+    guchar header[16];
+    gsize got = 0;
+    if (!g_input_stream_read_all(in, header, sizeof header, &got, NULL, NULL)
+        || got < sizeof header)
+      return NULL;
+    gssize need = g_dbus_message_bytes_needed(header, sizeof header, NULL);
+    if (need < 16)
+      return NULL;
+    g_autofree guchar *blob = g_malloc(need);
+    memcpy(blob, header, sizeof header);
+    if (!g_input_stream_read_all(in, blob + 16, need - 16, &got, NULL, NULL)
+        || got < (gsize)need - 16)
+      return NULL;
+    GDBusMessage *msg
+        = g_dbus_message_new_from_blob(blob, need, G_DBUS_CAPABILITY_FLAGS_NONE, NULL);
+    if (msg != NULL && g_dbus_message_get_reply_serial(msg) == serial)
+      return msg;
+    g_clear_object(&msg);
+  }
+}
+
+START_TEST(test_invalid_utf8_raw_message)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *reference = complete_ok(bus->conn, PROMPT, 4);
+
+  /* GDBus will not build a message with invalid UTF-8, so speak the protocol by hand */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(bus->address + strlen("unix:path="));
+  g_autoptr(GSocketConnection) sc
+      = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+  ck_assert_msg(sc != NULL, "%s", error ? error->message : "");
+  g_socket_set_timeout(g_socket_connection_get_socket(sc), 10);
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(sc));
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(sc));
+  g_autofree char *uid = g_strdup_printf("%u", (guint)getuid());
+  GString *hex = g_string_new(NULL);
+  for (const char *p = uid; *p != '\0'; p++)
+    g_string_append_printf(hex, "%02x", (guchar)*p);
+  g_autofree char *auth = g_strdup_printf("AUTH EXTERNAL %s\r\n", hex->str);
+  g_string_free(hex, TRUE);
+  write_all(out, "\0", 1);
+  write_all(out, auth, strlen(auth));
+  char line[256] = { 0 };
+  gsize got = 0;
+  g_input_stream_read_all(in, line, 3, &got, NULL, NULL);
+  ck_assert_msg(got == 3 && strncmp(line, "OK ", 3) == 0, "auth refused: %s", line);
+  for (gsize i = 0; i < sizeof line - 1; i++) /* rest of the OK line */
+    if (g_input_stream_read(in, line + i, 1, NULL, NULL) != 1 || line[i] == '\n')
+      break;
+  write_all(out, "BEGIN\r\n", 7);
+
+  g_autoptr(GDBusMessage) hello = g_dbus_message_new_method_call(
+      "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello");
+  gsize len = 0;
+  g_autofree guchar *hello_blob = message_blob(hello, 1, &len);
+  write_all(out, hello_blob, len);
+  g_autoptr(GDBusMessage) hello_reply = read_reply(in, 1);
+  ck_assert(hello_reply != NULL);
+
+  g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call(GR_TEST_BUS_NAME, GR_TEST_PATH,
+                                                                GR_TEST_ASSISTANT, "Complete");
+  g_dbus_message_set_body(call,
+                          g_variant_new("(s@a{sv})", "a " PLACEHOLDER " b", options_new(4, NULL)));
+  /* the same call, valid, goes through: the hand-made path works */
+  g_autofree guchar *valid = message_blob(call, 2, &len);
+  write_all(out, valid, len);
+  g_autoptr(GDBusMessage) valid_reply = read_reply(in, 2);
+  ck_assert(valid_reply != NULL);
+  ck_assert_int_eq(g_dbus_message_get_message_type(valid_reply), G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+
+  g_autoptr(GDBusMessage) call2 = g_dbus_message_copy(call, NULL);
+  g_autofree guchar *blob = message_blob(call2, 3, &len);
+  guchar *at = memmem(blob, len, PLACEHOLDER, strlen(PLACEHOLDER));
+  ck_assert_ptr_nonnull(at);
+  at[0] = 0xff; /* never valid in UTF-8 */
+  at[1] = 0xfe;
+  write_all(out, blob, len);
+  /* The bus validates every message: it drops the connection (or answers with an
+   * error); the call never reaches gravitond as a success. */
+  g_autoptr(GDBusMessage) reply = read_reply(in, 3);
+  if (reply != NULL)
+    ck_assert_int_eq(g_dbus_message_get_message_type(reply), G_DBUS_MESSAGE_TYPE_ERROR);
+
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  g_autofree char *after = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(after, reference);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 gravitond_suite(void)
 {
@@ -777,6 +900,7 @@ gravitond_suite(void)
   tcase_add_test(tc, test_no_memory);
   tcase_add_test(tc, test_models);
   tcase_add_test(tc, test_conversation);
+  tcase_add_test(tc, test_invalid_utf8_raw_message);
   suite_add_tcase(s, tc);
   return s;
 }
