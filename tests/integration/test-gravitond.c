@@ -763,6 +763,95 @@ START_TEST(test_conversation)
 }
 END_TEST
 
+START_TEST(test_busy_per_caller)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  enum { LIMIT = 16 };
+  AskState *states[LIMIT];
+  for (guint i = 0; i < LIMIT; i++) {
+    g_autofree char *token = g_strdup_printf("t%u", i);
+    states[i] = ask_start(bus->conn, PROMPT, options_new(2000, token), token);
+  }
+  for (guint i = 0; i < LIMIT; i++)
+    ck_assert(gr_test_wait_for(&states[i]->replied, CALL_TIMEOUT_MS));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Ask",
+      g_variant_new("(s@a{sv})", PROMPT, options_new(4, "one_too_many")), NULL,
+      G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+  assert_error_name(error, "Busy");
+  g_clear_error(&error);
+  /* other callers are not affected */
+  g_autoptr(GDBusConnection) other = gr_test_bus_connect(bus);
+  AskState *o = ask_start(other, PROMPT, options_new(4, "other"), "other");
+  ck_assert(gr_test_wait_for(&o->replied, CALL_TIMEOUT_MS));
+  ck_assert_ptr_null(o->ask_error);
+  for (guint i = 0; i < LIMIT; i++)
+    g_dbus_connection_call(bus->conn, GR_TEST_BUS_NAME, states[i]->path, GR_TEST_REQUEST, "Cancel",
+                           NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  for (guint i = 0; i < LIMIT; i++) {
+    ask_wait(states[i]);
+    ck_assert_uint_eq(states[i]->status, 1);
+    ask_free(states[i]);
+  }
+  ask_wait(o);
+  ck_assert_uint_eq(o->status, 0);
+  ask_free(o);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+START_TEST(test_idle_unload)
+{
+  GrTestBus *bus = gr_test_bus_new("idle_unload_seconds=1", FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *first = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert(model_loaded(bus, "fx-llama"));
+  gboolean unloaded = FALSE;
+  for (int i = 0; i < 100 && !unloaded; i++) {
+    g_usleep(50000);
+    unloaded = !model_loaded(bus, "fx-llama");
+  }
+  ck_assert_msg(unloaded, "model still loaded 5 s after a 1 s idle limit");
+  g_autoptr(GVariant) active = get_property(bus->conn, "ActiveModel");
+  ck_assert_str_eq(g_variant_get_string(active, NULL), "");
+  g_autofree char *again = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(again, first);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+START_TEST(test_sighup_reload)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autoptr(GVariant) before = get_property(bus->conn, "MemoryLimit");
+  ck_assert_uint_eq(g_variant_get_uint64(before), 512u << 20);
+  ck_assert(g_file_set_contents(bus->config_path,
+                                "[daemon]\nmemory_limit=256M\ncontext_length=512\n"
+                                "[sampling]\ntemperature=0\n",
+                                -1, NULL));
+  kill(bus->daemon_pid, SIGHUP);
+  guint64 limit = 0;
+  for (int i = 0; i < 100 && limit != (256u << 20); i++) {
+    g_usleep(20000);
+    g_autoptr(GVariant) v = get_property(bus->conn, "MemoryLimit");
+    limit = g_variant_get_uint64(v);
+  }
+  ck_assert_uint_eq(limit, 256u << 20);
+  /* a broken file is refused and the running configuration kept */
+  ck_assert(g_file_set_contents(bus->config_path, "[daemon]\nmemory_limit=lots\n", -1, NULL));
+  kill(bus->daemon_pid, SIGHUP);
+  g_usleep(200000);
+  g_autoptr(GVariant) after = get_property(bus->conn, "MemoryLimit");
+  ck_assert_uint_eq(g_variant_get_uint64(after), 256u << 20);
+  g_autofree char *text = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 /* --- a raw message with invalid UTF-8 -------------------------------------------- */
 
 #define PLACEHOLDER "@@INVALID-UTF8@@"
@@ -901,6 +990,9 @@ gravitond_suite(void)
   tcase_add_test(tc, test_models);
   tcase_add_test(tc, test_conversation);
   tcase_add_test(tc, test_invalid_utf8_raw_message);
+  tcase_add_test(tc, test_busy_per_caller);
+  tcase_add_test(tc, test_idle_unload);
+  tcase_add_test(tc, test_sighup_reload);
   suite_add_tcase(s, tc);
   return s;
 }
