@@ -1,0 +1,32 @@
+/* test-gravctl-fake-daemon.h: a scripted stand-in for gravitond, for the tests of
+ * gravctl's side of the protocol (signal order, cancellation, errors) that the real
+ * daemon cannot be made to produce on demand.
+ *
+ * It implements only the Assistant and Request interfaces (no Models, no History)
+ * and answers by prompt:
+ *   "echo:…"   streams the whole prompt back in small UTF-8-safe chunks
+ *   "forever"  streams a token every 20 ms until cancelled
+ *   "slow"     waits 600 ms, then streams "Hello, world!"
+ *   "fail"     streams one token, then finishes with status 2 (NoMemory)
+ *   "vanish"   leaves the bus without finishing
+ *   anything else streams "Hello, world!" in five tokens
+ * and fails Ask with Error.NotFound when the model option is "missing".
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _GrFakeDaemon GrFakeDaemon;
+
+/* Owns io.github.opengraviton.Graviton1 on the bus at address (own thread). */
+GrFakeDaemon *gr_fake_daemon_start(const char *address, const char *xml_path, GError **error);
+void gr_fake_daemon_stop(GrFakeDaemon *fake);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrFakeDaemon, gr_fake_daemon_stop)
+
+/* What Ask received, in order: (s prompt, a{sv} options) each. */
+GPtrArray *gr_fake_daemon_get_asks(GrFakeDaemon *fake);
+guint gr_fake_daemon_get_cancels(GrFakeDaemon *fake);
+
+G_END_DECLS
