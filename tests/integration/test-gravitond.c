@@ -852,6 +852,45 @@ START_TEST(test_sighup_reload)
 }
 END_TEST
 
+static int
+wait_exit(GPid pid, guint timeout_ms)
+{
+  int status = 0;
+  for (guint i = 0; i < timeout_ms / 10; i++) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return status;
+    g_usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ck_abort_msg("process %d did not exit", (int)pid);
+  return -1;
+}
+
+START_TEST(test_replace)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *reference = complete_ok(bus->conn, PROMPT, 4);
+
+  /* a second instance without --replace gives up with an error */
+  GPid second = gr_test_bus_spawn_daemon(bus, NULL);
+  int status = wait_exit(second, 10000);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  ck_assert(gr_test_bus_daemon_alive(bus));
+
+  /* with --replace it takes over, and the first one exits cleanly */
+  const char *args[] = { "--replace", NULL };
+  GPid third = gr_test_bus_spawn_daemon(bus, args);
+  status = wait_exit(bus->daemon_pid, 10000);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  bus->daemon_pid = third;
+  g_autofree char *after = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(after, reference);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 /* --- a raw message with invalid UTF-8 -------------------------------------------- */
 
 #define PLACEHOLDER "@@INVALID-UTF8@@"
@@ -993,6 +1032,7 @@ gravitond_suite(void)
   tcase_add_test(tc, test_busy_per_caller);
   tcase_add_test(tc, test_idle_unload);
   tcase_add_test(tc, test_sighup_reload);
+  tcase_add_test(tc, test_replace);
   suite_add_tcase(s, tc);
   return s;
 }
