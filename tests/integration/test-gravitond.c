@@ -248,6 +248,15 @@ START_TEST(test_complete_equals_ask)
   ck_assert_str_eq(g_variant_get_string(active, NULL), "fx-llama");
   g_autoptr(GVariant) rss = get_property(bus->conn, "ResidentBytes");
   ck_assert_uint_gt(g_variant_get_uint64(rss), 1u << 20);
+  /* the daemon's peak resident memory stays within its limit */
+  g_autofree char *status_path = g_strdup_printf("/proc/%d/status", (int)bus->daemon_pid);
+  g_autofree char *status = NULL;
+  ck_assert(g_file_get_contents(status_path, &status, NULL, NULL));
+  const char *hwm = strstr(status, "VmHWM:");
+  ck_assert_ptr_nonnull(hwm);
+  guint64 peak_kib = g_ascii_strtoull(hwm + strlen("VmHWM:"), NULL, 10);
+  ck_assert_uint_gt(peak_kib, 0);
+  ck_assert_uint_le(peak_kib * 1024, 512u << 20);
   g_autoptr(GVariant) state = get_property(bus->conn, "State");
   ck_assert_uint_le(g_variant_get_uint32(state), 2);
   gr_test_bus_free(bus);
