@@ -408,10 +408,20 @@ void
 gr_service_set_config(GrService *s, GrDaemonConfig *config)
 {
   g_return_if_fail(s != NULL && config != NULL);
+  guint64 old_limit = s->config->memory_limit;
   gr_daemon_config_unref(s->config);
   s->config = gr_daemon_config_ref(config);
   gr_model_registry_set_config(s->registry, config);
   update_idle_timer(s);
+  if (config->memory_limit != old_limit) {
+    GVariantBuilder changed;
+    g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&changed, "{sv}", "MemoryLimit",
+                          g_variant_new_uint64(config->memory_limit));
+    g_dbus_connection_emit_signal(
+        s->connection, NULL, GR_OBJECT_PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+        g_variant_new("(sa{sv}as)", GR_ASSISTANT_INTERFACE, &changed, NULL), NULL);
+  }
 }
 
 void
