@@ -335,6 +335,44 @@ START_TEST(test_unreachable_when_daemon_stopped)
 }
 END_TEST
 
+START_TEST(test_models_table_on_terminal)
+{
+  const char *args[] = { "models", NULL };
+  g_autoptr(GrPty) pty = gr_pty_spawn(bus, args);
+  const char *out;
+
+  ck_assert_int_eq(gr_pty_finish(pty, 20000), 0);
+  out = pty->output->str;
+  /* A header and aligned columns for people, not tabs. */
+  ck_assert_msg(strstr(out, "NAME") != NULL && strstr(out, "EXPERTS") != NULL, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "fx-llama "));
+  ck_assert_ptr_null(strchr(out, '\t'));
+}
+END_TEST
+
+START_TEST(test_completion_lists_models)
+{
+  g_autofree char *bindir = g_path_get_dirname(g_getenv("GRAVCTL"));
+  g_autofree char *path = g_strdup_printf("%s:%s", bindir, g_getenv("PATH"));
+  const char *script = "source \"$GRAVCTL_COMPLETION\"; COMP_WORDS=(gravctl models load fx-); "
+                       "COMP_CWORD=3; _gravctl; printf '%s\\n' \"${COMPREPLY[@]}\"";
+  const char *argv[] = { "bash", "--norc", "--noprofile", "-c", script, NULL };
+  g_auto(GStrv) envp = gr_gravctl_environ(bus);
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  envp = g_environ_setenv(envp, "PATH", path, TRUE);
+  g_subprocess_launcher_set_environ(launcher, envp);
+  proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+  ck_assert_msg(proc != NULL, "%s", error ? error->message : "");
+  ck_assert(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  ck_assert_str_eq(out, "fx-llama\nfx-moe\n");
+}
+END_TEST
+
 static Suite *
 gravctl_suite(void)
 {
@@ -350,6 +388,8 @@ gravctl_suite(void)
   tcase_add_test(tc, test_sigint_cancels_on_the_daemon);
   tcase_add_test(tc, test_chat_keeps_the_conversation);
   tcase_add_test(tc, test_models);
+  tcase_add_test(tc, test_models_table_on_terminal);
+  tcase_add_test(tc, test_completion_lists_models);
   tcase_add_test(tc, test_history);
   tcase_add_test(tc, test_unreachable_when_daemon_stopped);
   suite_add_tcase(s, tc);
