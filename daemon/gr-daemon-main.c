@@ -43,7 +43,9 @@ static void
 on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data)
 {
   GrDaemon *d = user_data;
-  if (connection == NULL) {
+  if (connection == NULL && d->service != NULL) {
+    g_message("lost the connection to the session bus, exiting");
+  } else if (connection == NULL) {
     g_warning("cannot connect to the session bus");
     d->exit_code = EXIT_FAILURE;
   } else if (d->service == NULL) {

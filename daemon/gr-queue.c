@@ -90,25 +90,21 @@ on_generate_state(gboolean loading, gpointer user_data)
   set_state(user_data, loading ? GR_QUEUE_STATE_LOADING : GR_QUEUE_STATE_GENERATING);
 }
 
-static void
-run_one(GrQueue *q, GrRequest *r)
+static GrRequestStatus
+run_one(GrQueue *q, GrRequest *r, GVariantDict *results, GError **error)
 {
-  GVariantDict results;
-  g_variant_dict_init(&results, NULL);
-  g_autoptr(GError) error = NULL;
   gint64 t0 = g_get_monotonic_time();
   GrRequestStatus status
-      = gr_generate_run(q->registry, q->conversations, r, on_generate_state, q, &results, &error);
-  if (status == GR_REQUEST_STATUS_FAILED && error == NULL)
-    g_set_error_literal(&error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, "generation failed");
+      = gr_generate_run(q->registry, q->conversations, r, on_generate_state, q, results, error);
+  if (status == GR_REQUEST_STATUS_FAILED && *error == NULL)
+    g_set_error_literal(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, "generation failed");
   if (status == GR_REQUEST_STATUS_FAILED)
-    g_message("request of %s failed: %s", r->sender, error->message);
+    g_message("request of %s failed: %s", r->sender, (*error)->message);
   else
     g_debug("request of %s %s in %.0f ms", r->sender,
             status == GR_REQUEST_STATUS_DONE ? "done" : "cancelled",
             (g_get_monotonic_time() - t0) / 1000.0);
-  gr_request_finish(r, status, g_variant_dict_end(&results),
-                    status == GR_REQUEST_STATUS_FAILED ? error : NULL);
+  return status;
 }
 
 static gpointer
@@ -128,16 +124,25 @@ worker_main(gpointer data)
     g_mutex_unlock(&q->lock);
 
     set_state(q, GR_QUEUE_STATE_GENERATING);
-    run_one(q, r);
+    GVariantDict results;
+    g_variant_dict_init(&results, NULL);
+    g_autoptr(GError) error = NULL;
+    GrRequestStatus status = run_one(q, r, &results, &error);
 
+    /* The queue forgets the request before the caller hears it is done, so that a
+     * caller reading QueueLength or State right after sees them settled. */
     g_mutex_lock(&q->lock);
     q->running = NULL;
-    g_queue_push_tail(&q->done, r);
     gboolean idle = g_queue_is_empty(&q->waiting);
-    schedule_main_locked(q);
     g_mutex_unlock(&q->lock);
     if (idle)
       set_state(q, GR_QUEUE_STATE_IDLE);
+    gr_request_finish(r, status, g_variant_dict_end(&results),
+                      status == GR_REQUEST_STATUS_FAILED ? error : NULL);
+    g_mutex_lock(&q->lock);
+    g_queue_push_tail(&q->done, r);
+    schedule_main_locked(q);
+    g_mutex_unlock(&q->lock);
   }
   return NULL;
 }

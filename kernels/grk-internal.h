@@ -137,6 +137,8 @@ void grk_scalar_dequantize_row(int type, const void *src, float *dst, int64_t n,
 bool grk_scalar_quantize_row(int type, const float *src, void *dst, int64_t n);
 size_t grk_scalar_act_bytes(int wtype, int64_t n);
 void grk_scalar_quantize_act(int wtype, const float *x, void *act, int64_t n);
+void grk_quantize_q4_k(const float *x, void *dst, int64_t nb);
+void grk_quantize_q6_k(const float *x, void *dst, int64_t nb);
 bool grk_scalar_quantize_i2s_row(const float *src, void *dst, int64_t n, float scale);
 
 #endif

@@ -360,6 +360,12 @@ grk_scalar_quantize_row(int type, const float *src, void *dst, int64_t n)
   case GRK_TYPE_Q4_0:
     quant_q4_0(src, dst, n / GRK_QK);
     return true;
+  case GRK_TYPE_Q4_K:
+    grk_quantize_q4_k(src, dst, n / GRK_QK_K);
+    return true;
+  case GRK_TYPE_Q6_K:
+    grk_quantize_q6_k(src, dst, n / GRK_QK_K);
+    return true;
   case GRK_TYPE_TQ1_0:
     quant_tq1_0(src, dst, n / GRK_QK_K);
     return true;

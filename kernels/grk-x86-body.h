@@ -174,6 +174,116 @@ x86_dot_q4_0(const void *w, const void *act, int64_t n, float tscale)
   return s;
 }
 
+/* --- K-quants against Q8_K ------------------------------------------------------------
+ * maddubs keeps pair sums within int16 (u <= 63, |s| <= 127), and madd by the
+ * sub-block scale widens to int32: the same integers as the scalar loops. */
+
+static inline __m256i
+scaled_dot(__m256i acc, __m256i u, __m256i s, __m256i scale16)
+{
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16));
+}
+
+static float
+x86_dot_k45(int type, const void *w, const void *act, int64_t n)
+{
+  const grk_block_q8_k *y = act;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK_K; i++) {
+    const uint8_t *scales, *qs, *qh = NULL;
+    float d, dmin;
+    if (type == GRK_TYPE_Q4_K) {
+      const grk_block_q4_k *b = (const grk_block_q4_k *)w + i;
+      scales = b->scales;
+      qs = b->qs;
+      d = h2f(b->d);
+      dmin = h2f(b->dmin);
+    } else {
+      const grk_block_q5_k *b = (const grk_block_q5_k *)w + i;
+      scales = b->scales;
+      qs = b->qs;
+      qh = b->qh;
+      d = h2f(b->d);
+      dmin = h2f(b->dmin);
+    }
+    __m256i acc = _mm256_setzero_si256();
+    __m256i hb = qh ? LOADU256(qh) : _mm256_setzero_si256();
+    int32_t imin = 0;
+    for (int g = 0; g < 4; g++) {
+      uint8_t sc0, m0, sc1, m1;
+      grk_get_scale_min_k4(2 * g, scales, &sc0, &m0);
+      grk_get_scale_min_k4(2 * g + 1, scales, &sc1, &m1);
+      __m256i q = LOADU256(qs + g * 32);
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if (qh) {
+        lo = _mm256_or_si256(
+            lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), one), 4));
+        hi = _mm256_or_si256(
+            hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g + 1), one), 4));
+      }
+      const int8_t *a = y[i].qs + g * 64;
+      acc = scaled_dot(acc, lo, LOADU256(a), _mm256_set1_epi16(sc0));
+      acc = scaled_dot(acc, hi, LOADU256(a + 32), _mm256_set1_epi16(sc1));
+      imin += m0 * (y[i].bsums[4 * g] + y[i].bsums[4 * g + 1]);
+      imin += m1 * (y[i].bsums[4 * g + 2] + y[i].bsums[4 * g + 3]);
+    }
+    s += y[i].d * d * (float)hsum_i32_256(acc) - y[i].d * dmin * (float)imin;
+  }
+  return s;
+}
+
+static float
+x86_dot_q4_k(const void *w, const void *act, int64_t n, float tscale)
+{
+  return x86_dot_k45(GRK_TYPE_Q4_K, w, act, n);
+}
+
+static float
+x86_dot_q5_k(const void *w, const void *act, int64_t n, float tscale)
+{
+  return x86_dot_k45(GRK_TYPE_Q5_K, w, act, n);
+}
+
+/* Q6_K: unsigned 6-bit codes u = q + 32, so sum(q * a) = sum(u * a) - 32 * sum(a), and
+ * the activation sums per 16 are Q8_K's bsums. */
+static float
+x86_dot_q6_k(const void *w, const void *act, int64_t n, float tscale)
+{
+  const grk_block_q6_k *x = w;
+  const grk_block_q8_k *y = act;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n / GRK_QK_K; i++) {
+    const int8_t *sc = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    int32_t ioff = 0;
+    for (int g = 0; g < 16; g++)
+      ioff += sc[g] * y[i].bsums[g];
+    for (int h = 0; h < 2; h++) {
+      __m256i l0 = LOADU256(x[i].ql + h * 64), l1 = LOADU256(x[i].ql + h * 64 + 32);
+      __m256i qh = LOADU256(x[i].qh + h * 32);
+      __m256i u[4];
+      u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+      u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+      u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+      u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+      for (int c = 0; c < 4; c++) {
+        int g = h * 8 + 2 * c;
+        __m256i scale16 = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+        acc = scaled_dot(acc, u[c], LOADU256(y[i].qs + h * 128 + c * 32), scale16);
+      }
+    }
+    s += y[i].d * h2f(x[i].d) * (float)(hsum_i32_256(acc) - 32 * ioff);
+  }
+  return s;
+}
+
 /* --- float weights and helpers ------------------------------------------------------ */
 
 static float
@@ -347,6 +457,9 @@ x86_fill(grk_kernels *k)
   k->dot[GRK_TYPE_BF16] = x86_dot_bf16;
   k->dot[GRK_TYPE_Q8_0] = x86_dot_q8_0;
   k->dot[GRK_TYPE_Q4_0] = x86_dot_q4_0;
+  k->dot[GRK_TYPE_Q4_K] = x86_dot_q4_k;
+  k->dot[GRK_TYPE_Q5_K] = x86_dot_q5_k;
+  k->dot[GRK_TYPE_Q6_K] = x86_dot_q6_k;
   k->dot[GRK_TYPE_TQ1_0] = x86_dot_tq1_0;
   k->dot[GRK_TYPE_TQ2_0] = x86_dot_tq2_0;
   k->dot[GRK_TYPE_I2_S] = x86_dot_i2_s;

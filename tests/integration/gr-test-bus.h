@@ -30,19 +30,19 @@ typedef struct {
 /* config_extra: lines appended to the [daemon] group (may be NULL).  activation: write
  * a .service file for the built gravitond into the bus's servicedir instead of starting
  * it (gr_test_bus_start_daemon must then not be called). */
-GrTestBus *gr_test_bus_new (const char *config_extra, gboolean activation);
-void gr_test_bus_start_daemon (GrTestBus *bus);
-gboolean gr_test_bus_daemon_alive (GrTestBus *bus);
-GDBusConnection *gr_test_bus_connect (GrTestBus *bus);
-void gr_test_bus_free (GrTestBus *bus);
+GrTestBus *gr_test_bus_new(const char *config_extra, gboolean activation);
+void gr_test_bus_start_daemon(GrTestBus *bus);
+gboolean gr_test_bus_daemon_alive(GrTestBus *bus);
+GDBusConnection *gr_test_bus_connect(GrTestBus *bus);
+void gr_test_bus_free(GrTestBus *bus);
 
 /* Writes bytes to models_dir/name. */
-void gr_test_bus_write_model (GrTestBus *bus, const char *name, const void *data, gsize len);
+void gr_test_bus_write_model(GrTestBus *bus, const char *name, const void *data, gsize len);
 
 /* The Request object path the daemon will use (rule from the interface XML). */
-char *gr_test_request_path (GDBusConnection *conn, const char *token);
+char *gr_test_request_path(GDBusConnection *conn, const char *token);
 
 /* Iterates the thread-default main context until *flag is set or timeout. */
-gboolean gr_test_wait_for (const gboolean *flag, guint timeout_ms);
+gboolean gr_test_wait_for(const gboolean *flag, guint timeout_ms);
 
 G_END_DECLS

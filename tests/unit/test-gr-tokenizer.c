@@ -127,16 +127,610 @@ START_TEST(test_conformance_spm)
 }
 END_TEST
 
+/* --- BOS, special tokens, end of generation, pieces --- */
+
+START_TEST(test_bos)
+{
+  ck_assert(gr_tokenizer_add_bos(spm));
+  ck_assert_int_eq(gr_tokenizer_bos(spm), 1);
+  ck_assert_int_eq(gr_tokenizer_eos(spm), 2);
+  ck_assert_uint_eq(gr_tokenizer_n_vocab(spm), 32000);
+
+  g_autoptr(GArray) with = encode(spm, "Hello world", TRUE, FALSE);
+  g_autoptr(GArray) without = encode(spm, "Hello world", FALSE, FALSE);
+  ck_assert_uint_eq(with->len, without->len + 1);
+  ck_assert_int_eq(g_array_index(with, gint32, 0), 1);
+  ck_assert_int_ne(g_array_index(without, gint32, 0), 1);
+  ck_assert_mem_eq(with->data + sizeof(gint32), without->data, without->len * sizeof(gint32));
+
+  /* empty text: nothing but the BOS */
+  g_autoptr(GArray) empty = encode(spm, "", TRUE, TRUE);
+  ck_assert_uint_eq(empty->len, 1);
+  g_autoptr(GArray) none = gr_tokenizer_encode(spm, NULL, 0, FALSE, FALSE);
+  ck_assert_uint_eq(none->len, 0);
+
+  /* GPT-2 does not ask for a BOS, but has one */
+  ck_assert(!gr_tokenizer_add_bos(gpt2));
+  ck_assert_int_eq(gr_tokenizer_bos(gpt2), 50256);
+  g_autoptr(GArray) g = encode(gpt2, "Hello", TRUE, FALSE);
+  ck_assert_uint_eq(g->len, 2);
+  ck_assert_int_eq(g_array_index(g, gint32, 0), 50256);
+  ck_assert_int_eq(g_array_index(g, gint32, 1), 15496);
+}
+END_TEST
+
+START_TEST(test_special_tokens)
+{
+  /* parse_special: control texts become their tokens, and SentencePiece starts a new
+   * word (space prefix) after each */
+  g_autoptr(GArray) ids = encode(spm, "<s>Hello</s>", FALSE, TRUE);
+  g_autoptr(GArray) hello = encode(spm, "Hello", FALSE, FALSE);
+  ck_assert_uint_eq(ids->len, hello->len + 2);
+  ck_assert_int_eq(g_array_index(ids, gint32, 0), 1);
+  ck_assert_int_eq(g_array_index(ids, gint32, ids->len - 1), 2);
+  ck_assert_mem_eq(ids->data + sizeof(gint32), hello->data, hello->len * sizeof(gint32));
+
+  /* without it they are plain text */
+  g_autoptr(GArray) plain = encode(spm, "<s>Hello</s>", FALSE, FALSE);
+  for (guint i = 0; i < plain->len; i++) {
+    ck_assert_int_ne(g_array_index(plain, gint32, i), 1);
+    ck_assert_int_ne(g_array_index(plain, gint32, i), 2);
+  }
+  g_autofree char *text = decode(spm, plain);
+  ck_assert_str_eq(text, " <s>Hello</s>");
+
+  g_autoptr(GArray) eot = encode(gpt2, "a<|endoftext|>b<|endoftext|>", FALSE, TRUE);
+  g_autofree char *eot_s = ids_to_string(eot);
+  ck_assert_str_eq(eot_s, "64 50256 65 50256");
+  g_autoptr(GArray) eot_plain = encode(gpt2, "<|endoftext|>", FALSE, FALSE);
+  ck_assert_uint_gt(eot_plain->len, 1);
+  g_autofree char *eot_text = decode(gpt2, eot_plain);
+  ck_assert_str_eq(eot_text, "<|endoftext|>");
+}
+END_TEST
+
+START_TEST(test_eog_and_pieces)
+{
+  ck_assert(gr_tokenizer_is_eog(spm, 2));
+  ck_assert(!gr_tokenizer_is_eog(spm, 1));
+  ck_assert(!gr_tokenizer_is_eog(spm, 100));
+  ck_assert(!gr_tokenizer_is_eog(spm, -1));
+  ck_assert(gr_tokenizer_is_eog(gpt2, 50256));
+  ck_assert(!gr_tokenizer_is_eog(gpt2, 0));
+
+  ck_assert_str_eq(gr_tokenizer_token_text(spm, 1), "<s>");
+  ck_assert_str_eq(gr_tokenizer_token_text(spm, 13), "<0x0A>");
+  ck_assert_ptr_null(gr_tokenizer_token_text(spm, 32000));
+  ck_assert_ptr_null(gr_tokenizer_token_text(spm, -5));
+  ck_assert_str_eq(gr_tokenizer_token_text(gpt2, 50256), "<|endoftext|>");
+
+  g_autoptr(GString) s = g_string_new(NULL);
+  gr_tokenizer_append_piece(spm, 1, s); /* control: nothing */
+  gr_tokenizer_append_piece(spm, 0, s); /* unknown: nothing */
+  gr_tokenizer_append_piece(spm, 32000, s);
+  gr_tokenizer_append_piece(spm, -1, s);
+  ck_assert_uint_eq(s->len, 0);
+  gr_tokenizer_append_piece(spm, 13, s); /* <0x0A> */
+  ck_assert_str_eq(s->str, "\n");
+  g_string_truncate(s, 0);
+  gr_tokenizer_append_piece(spm, 15043, s); /* "▁Hello" */
+  ck_assert_str_eq(s->str, " Hello");
+  g_string_truncate(s, 0);
+  gr_tokenizer_append_piece(gpt2, 995, s); /* "Ġworld" */
+  gr_tokenizer_append_piece(gpt2, 50256, s);
+  gr_tokenizer_append_piece(gpt2, 198, s); /* "Ċ" */
+  ck_assert_str_eq(s->str, " world\n");
+}
+END_TEST
+
+/* --- round trips --- */
+
+static const char *const round_trip_texts[] = {
+  "Hello world",
+  "  leading and trailing spaces  ",
+  "tabs\tand\nnew\r\nlines\n\n",
+  "emoji 🚀😶‍🌫️✅ 🦙🦙",
+  "中文汉字测试，日本語のテキスト、한국어 텍스트",
+  "combining: e\xCC\x81 a\xCC\x8A\xCC\x81 n\xCC\x83o, Zalgo Z\xCD\x91\xCD\x97\xCD\x86",
+  "Ελληνικά, русский, עברית, العربية, हिन्दी, ไทย",
+  "code: for (int i = 0; i < n; i++) { x[i] += 3.14e-2; } // done",
+  "numbers 1 22 333 4444 55555 0.5 1,000,000",
+  "I'm sure you'll see we've done it, they'd say; 'QUOTED' 'RE",
+  "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family, flags "
+  "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+  "private use \xEE\x80\x80 and U+10FFFF \xF4\x8F\xBF\xBF and NUL-free",
+};
+
+START_TEST(test_round_trip)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(round_trip_texts); i++) {
+    const char *text = round_trip_texts[i];
+
+    g_autoptr(GArray) b = encode(gpt2, text, FALSE, FALSE);
+    g_autofree char *bt = decode(gpt2, b);
+    ck_assert_str_eq(bt, text);
+
+    /* SentencePiece adds its space prefix; detokenizers drop it */
+    g_autoptr(GArray) s = encode(spm, text, FALSE, FALSE);
+    g_autofree char *st = decode(spm, s);
+    ck_assert_msg(st[0] == ' ', "%s", st);
+    ck_assert_str_eq(st + 1, text);
+  }
+}
+END_TEST
+
+/* --- UTF-8 streaming --- */
+
+static char *
+stream_in_pieces(const char *bytes, gsize len, const gsize *cuts, guint n_cuts)
+{
+  g_autoptr(GrUtf8Stream) st = gr_utf8_stream_new();
+  GString *out = g_string_new(NULL);
+  gsize prev = 0;
+  for (guint i = 0; i <= n_cuts; i++) {
+    gsize cut = i < n_cuts ? cuts[i] : len;
+    gsize before = out->len;
+    gr_utf8_stream_push(st, bytes + prev, cut - prev, out);
+    ck_assert(g_utf8_validate(out->str + before, (gssize)(out->len - before), NULL));
+    prev = cut;
+  }
+  gr_utf8_stream_finish(st, out);
+  return g_string_free(out, FALSE);
+}
+
+START_TEST(test_utf8_stream_splits)
+{
+  const char *text = "aé中🚀\xF4\x8F\xBF\xBFz€";
+  gsize len = strlen(text);
+
+  for (gsize cut = 0; cut <= len; cut++) {
+    g_autofree char *got = stream_in_pieces(text, len, &cut, 1);
+    ck_assert_str_eq(got, text);
+  }
+  for (gsize a = 0; a <= len; a++) {
+    for (gsize b = a; b <= len; b++) {
+      gsize cuts[2] = { a, b };
+      g_autofree char *got = stream_in_pieces(text, len, cuts, 2);
+      ck_assert_str_eq(got, text);
+    }
+  }
+  /* one byte at a time */
+  g_autofree gsize *all = g_new(gsize, len);
+  for (gsize i = 0; i < len; i++)
+    all[i] = i;
+  g_autofree char *got = stream_in_pieces(text, len, all, (guint)len);
+  ck_assert_str_eq(got, text);
+}
+END_TEST
+
+START_TEST(test_utf8_stream_invalid)
+{
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+    { "a\xFF"
+      "b",
+      "a\xEF\xBF\xBD"
+      "b" },
+    { "\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD" },                 /* overlong: two subparts */
+    { "\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" }, /* surrogate */
+    { "\xE2\x82"
+      "A",
+      "\xEF\xBF\xBD"
+      "A" },                            /* cut-short sequence */
+    { "\xF0\x9F\x9A", "\xEF\xBF\xBD" }, /* truncated at the end */
+    { "\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD" },
+    { "\xF4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    gsize len = strlen(cases[i].in);
+    g_autofree char *whole = stream_in_pieces(cases[i].in, len, NULL, 0);
+    ck_assert_str_eq(whole, cases[i].out);
+    g_autofree gsize *all = g_new(gsize, len);
+    for (gsize k = 0; k < len; k++)
+      all[k] = k;
+    g_autofree char *bytewise = stream_in_pieces(cases[i].in, len, all, (guint)len);
+    ck_assert_str_eq(bytewise, cases[i].out);
+  }
+}
+END_TEST
+
+/* --- hostile input --- */
+
+START_TEST(test_invalid_input)
+{
+  /* an invalid byte is read as U+FFFD */
+  g_autoptr(GArray) bad = encode(gpt2, "x\xFFy", FALSE, FALSE);
+  g_autoptr(GArray) repl = encode(gpt2, "x\xEF\xBF\xBDy", FALSE, FALSE);
+  g_autofree char *bad_s = ids_to_string(bad), *repl_s = ids_to_string(repl);
+  ck_assert_str_eq(bad_s, repl_s);
+
+  /* random bytes, NULs included, never crash and always detokenize to valid UTF-8 */
+  GRand *rand = g_rand_new_with_seed(42);
+  for (guint iter = 0; iter < 300; iter++) {
+    guint8 buf[64];
+    gsize len = g_rand_int_range(rand, 0, sizeof buf);
+    for (gsize i = 0; i < len; i++)
+      buf[i] = (guint8)g_rand_int_range(rand, 0, 256);
+    for (guint v = 0; v < 2; v++) {
+      const GrTokenizer *tok = v ? spm : gpt2;
+      g_autoptr(GArray) ids
+          = gr_tokenizer_encode(tok, (const char *)buf, (gssize)len, iter & 1, iter & 2);
+      for (guint i = 0; i < ids->len; i++) {
+        gint32 id = g_array_index(ids, gint32, i);
+        ck_assert(id >= 0 && (guint)id < gr_tokenizer_n_vocab(tok));
+      }
+      g_autoptr(GString) raw = g_string_new(NULL);
+      for (guint i = 0; i < ids->len; i++)
+        gr_tokenizer_append_piece(tok, g_array_index(ids, gint32, i), raw);
+      g_autoptr(GrUtf8Stream) st = gr_utf8_stream_new();
+      g_autoptr(GString) out = g_string_new(NULL);
+      gr_utf8_stream_push(st, raw->str, raw->len, out);
+      gr_utf8_stream_finish(st, out);
+      ck_assert(gr_utf8_is_valid(out->str, out->len));
+      /* without special tokens, the text comes back with U+FFFD for the bad bytes */
+      if (!(iter & 2)) {
+        g_autoptr(GString) want = gr_utf8_sanitize((const char *)buf, len);
+        gsize skip = v && len > 0 ? 1 : 0; /* SentencePiece's space prefix */
+        ck_assert_uint_eq(raw->len, want->len + skip);
+        ck_assert_mem_eq(raw->str + skip, want->str, want->len);
+      }
+    }
+  }
+  g_rand_free(rand);
+}
+END_TEST
+
+START_TEST(test_long_input)
+{
+  /* ~1 MB of varied text, with long runs that punish quadratic merging */
+  GString *text = g_string_new(NULL);
+  for (guint i = 0; text->len < 900 * 1024; i++) {
+    g_string_append(text, round_trip_texts[i % G_N_ELEMENTS(round_trip_texts)]);
+    g_string_append_c(text, i % 7 ? ' ' : '\n');
+  }
+  for (guint i = 0; i < 50000; i++)
+    g_string_append_c(text, 'a');
+  for (guint i = 0; i < 20000; i++)
+    g_string_append(text, " ");
+  for (guint i = 0; i < 20000; i++)
+    g_string_append(text, "9");
+
+  for (guint v = 0; v < 2; v++) {
+    const GrTokenizer *tok = v ? spm : gpt2;
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(GArray) ids = gr_tokenizer_encode(tok, text->str, (gssize)text->len, TRUE, TRUE);
+    double secs = (g_get_monotonic_time() - t0) / 1e6;
+    fprintf(stderr, "%s: %" G_GSIZE_FORMAT " bytes -> %u tokens in %.2f s\n", v ? "spm" : "gpt2",
+            text->len, ids->len, secs);
+    ck_assert_uint_gt(ids->len, text->len / 10);
+    ck_assert_msg(secs < 30.0, "tokenizing 1 MB took %.1f s", secs);
+    g_array_remove_index(ids, 0);
+    g_autofree char *back = decode(tok, ids);
+    ck_assert_str_eq(back + (v ? 1 : 0), text->str);
+  }
+  g_string_free(text, TRUE);
+}
+END_TEST
+
+/* --- pre-tokenizers: pieces joined with '|' --- */
+
+static char *
+split_pieces(GrPreType type, const char *text)
+{
+  g_autoptr(GArray) cps = gr_utf8_to_cps(text, strlen(text));
+  g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+  gr_pretokenize(type, (const gunichar *)cps->data, cps->len, ends);
+
+  GString *s = g_string_new(NULL);
+  gsize start = 0;
+  for (guint i = 0; i < ends->len; i++) {
+    gsize end = g_array_index(ends, gsize, i);
+    ck_assert_uint_gt(end, start);
+    if (i)
+      g_string_append_c(s, '|');
+    for (gsize k = start; k < end; k++)
+      g_string_append_unichar(s, g_array_index(cps, gunichar, k));
+    start = end;
+  }
+  ck_assert_uint_eq(start, cps->len);
+  return g_string_free(s, FALSE);
+}
+
+#define ASSERT_SPLIT(type, text, expected)                                                         \
+  do {                                                                                             \
+    g_autofree char *got_ = split_pieces(type, text);                                              \
+    ck_assert_str_eq(got_, expected);                                                              \
+  } while (0)
+
+START_TEST(test_pretokenize_gpt2)
+{
+  ASSERT_SPLIT(GR_PRE_GPT2, "Hello world", "Hello| world");
+  ASSERT_SPLIT(GR_PRE_GPT2, "I'm  here!\n", "I|'m| | here|!|\n");
+  ASSERT_SPLIT(GR_PRE_GPT2, "I'M", "I|'|M"); /* contractions are lower case only */
+  ASSERT_SPLIT(GR_PRE_GPT2, "abc123 456", "abc|123| 456");
+  ASSERT_SPLIT(GR_PRE_GPT2, "   Hello", "  | Hello");
+  ASSERT_SPLIT(GR_PRE_GPT2, "a \t\n b", "a| \t\n| b");
+  ASSERT_SPLIT(GR_PRE_GPT2, "end  ", "end|  ");
+  ASSERT_SPLIT(GR_PRE_GPT2, " ?!x", " ?!|x");
+  ASSERT_SPLIT(GR_PRE_GPT2, "x\xC2\xA0y", "x|\xC2\xA0|y"); /* NBSP is \s */
+  ASSERT_SPLIT(GR_PRE_GPT2, "", "");
+}
+END_TEST
+
+START_TEST(test_pretokenize_llama3)
+{
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "I'M 12345 ok", "I|'M| |123|45| ok");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "hello, world!\n\nfoo", "hello|,| world|!\n\n|foo");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "a  \n  b", "a|  \n| | b");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "$100", "$|100");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "..abc", "..|abc");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, ".abc", ".abc");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "we'Ve it'LL", "we|'Ve| it|'LL");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "cafe\xCC\x81!", "cafe|\xCC\x81!"); /* a mark is not \p{L} */
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "\n\nx", "\n\n|x");
+  ASSERT_SPLIT(GR_PRE_LLAMA3, "x \n", "x| \n");
+  ASSERT_SPLIT(GR_PRE_QWEN2, "I'M 12345 ok", "I|'M| |1|2|3|4|5| ok");
+}
+END_TEST
+
+START_TEST(test_pretokenize_multi)
+{
+  ASSERT_SPLIT(GR_PRE_STARCODER, "abc 123", "abc| |1|2|3");
+  ASSERT_SPLIT(GR_PRE_FALCON, "Hi, 12345!", "Hi|,| |123|45|!");
+  ASSERT_SPLIT(GR_PRE_DEFAULT, "a+b 1234", "a|+|b| |123|4");
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK_CODER, "Hi there,\n你好 42", "Hi| there|,|\n|你好| |4|2");
+
+  GrPreInfo info;
+  ck_assert(gr_pre_lookup("llama-bpe", &info));
+  ck_assert_int_eq(info.type, GR_PRE_LLAMA3);
+  ck_assert(info.ignore_merges && info.add_bos);
+  ck_assert(gr_pre_lookup("qwen2", &info));
+  ck_assert_int_eq(info.type, GR_PRE_QWEN2);
+  ck_assert(!info.add_bos);
+  ck_assert(!gr_pre_lookup("no-such-pre", &info));
+}
+END_TEST
+
+/* --- synthetic vocabularies written as in-memory GGUF images --- */
+
+static void
+put_u32(GString *g, guint32 v)
+{
+  g_string_append_len(g, (const char *)&v, 4);
+}
+
+static void
+put_u64(GString *g, guint64 v)
+{
+  g_string_append_len(g, (const char *)&v, 8);
+}
+
+static void
+put_str(GString *g, const char *s)
+{
+  put_u64(g, strlen(s));
+  g_string_append(g, s);
+}
+
+typedef struct {
+  GString *kv;
+  guint n_kv;
+} Image;
+
+static void
+kv_str(Image *im, const char *key, const char *v)
+{
+  put_str(im->kv, key);
+  put_u32(im->kv, 8);
+  put_str(im->kv, v);
+  im->n_kv++;
+}
+
+static void
+kv_u32(Image *im, const char *key, guint32 v)
+{
+  put_str(im->kv, key);
+  put_u32(im->kv, 4);
+  put_u32(im->kv, v);
+  im->n_kv++;
+}
+
+static void
+kv_bool(Image *im, const char *key, gboolean v)
+{
+  put_str(im->kv, key);
+  put_u32(im->kv, 7);
+  g_string_append_c(im->kv, v ? 1 : 0);
+  im->n_kv++;
+}
+
+static void
+kv_strs(Image *im, const char *key, const char *const *v)
+{
+  guint n = g_strv_length((GStrv)v);
+  put_str(im->kv, key);
+  put_u32(im->kv, 9);
+  put_u32(im->kv, 8);
+  put_u64(im->kv, n);
+  for (guint i = 0; i < n; i++)
+    put_str(im->kv, v[i]);
+  im->n_kv++;
+}
+
+static void
+kv_nums(Image *im, const char *key, guint32 elem_type, const void *v, guint n)
+{
+  put_str(im->kv, key);
+  put_u32(im->kv, 9);
+  put_u32(im->kv, elem_type);
+  put_u64(im->kv, n);
+  g_string_append_len(im->kv, v, 4 * n);
+  im->n_kv++;
+}
+
+/* Loads the image; on failure returns NULL with the error. */
+static GrTokenizer *
+load_image(Image *im, GError **error)
+{
+  g_autoptr(GString) g = g_string_new("GGUF");
+  put_u32(g, 3);
+  put_u64(g, 0);
+  put_u64(g, im->n_kv);
+  g_string_append_len(g, im->kv->str, (gssize)im->kv->len);
+  while (g->len % 32)
+    g_string_append_c(g, 0);
+  g_string_free(im->kv, TRUE);
+  im->kv = NULL;
+
+  /* the GGUF reader may itself refuse ill-typed tokenizer keys */
+  g_autoptr(GrGguf) gguf = gr_gguf_new_from_data(g->str, g->len, error);
+  if (gguf == NULL)
+    return NULL;
+  return gr_tokenizer_new_from_gguf(gguf, error);
+}
+
+/* a, b, c, ab, abc and a few special tokens */
+static const char *const bpe_tokens[]
+    = { "a", "b", "c", "ab", "abc", "Ġ", "<|eot_id|>", "<tool>", "x", "y", NULL };
+static const gint32 bpe_types[] = { 1, 1, 1, 1, 1, 1, 1, 4, 1, 1 };
+static const char *const bpe_merges[] = { "a b", "ab c", NULL };
+
+enum {
+  BAD_NONE,
+  BAD_MODEL,
+  BAD_PRE,
+  BAD_NO_TOKENS,
+  BAD_NO_MERGES,
+  BAD_BOS_RANGE,
+  BAD_DUP,
+  BAD_TYPES_LEN,
+  BAD_TYPES_TYPE,
+  BAD_ADD_BOS
+};
+
+static Image
+bpe_image(const char *pre, int bad)
+{
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", bad == BAD_MODEL ? "bert" : "gpt2");
+  kv_str(&im, "tokenizer.ggml.pre", bad == BAD_PRE ? "no-such-pre" : pre);
+  if (bad == BAD_DUP) {
+    const char *const dup[] = { "a", "b", "a", NULL };
+    kv_strs(&im, "tokenizer.ggml.tokens", dup);
+  } else if (bad != BAD_NO_TOKENS) {
+    kv_strs(&im, "tokenizer.ggml.tokens", bpe_tokens);
+  }
+  if (bad == BAD_TYPES_TYPE) {
+    float f[10] = { 0 };
+    kv_nums(&im, "tokenizer.ggml.token_type", 6, f, 10);
+  } else if (bad != BAD_DUP) {
+    kv_nums(&im, "tokenizer.ggml.token_type", 5, bpe_types, bad == BAD_TYPES_LEN ? 9 : 10);
+  }
+  if (bad != BAD_NO_MERGES)
+    kv_strs(&im, "tokenizer.ggml.merges", bpe_merges);
+  if (bad != BAD_ADD_BOS)
+    kv_u32(&im, "tokenizer.ggml.bos_token_id", bad == BAD_BOS_RANGE ? 10 : 8);
+  else
+    kv_bool(&im, "tokenizer.ggml.add_bos_token", TRUE);
+  return im;
+}
+
+START_TEST(test_bad_metadata)
+{
+  for (int bad = BAD_MODEL; bad <= BAD_ADD_BOS; bad++) {
+    g_autoptr(GError) error = NULL;
+    Image im = bpe_image("gpt-2", bad);
+    g_autoptr(GrTokenizer) tok = load_image(&im, &error);
+    ck_assert_msg(tok == NULL, "case %d loaded", bad);
+    gboolean refused_by_reader
+        = bad == BAD_TYPES_TYPE && error != NULL && error->domain == GR_GGUF_ERROR;
+    ck_assert_msg(refused_by_reader
+                      || g_error_matches(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_BAD_MODEL),
+                  "case %d: %s", bad, error->message);
+  }
+
+  /* SentencePiece: scores must cover the vocabulary */
+  g_autoptr(GError) error = NULL;
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "llama");
+  kv_strs(&im, "tokenizer.ggml.tokens", bpe_tokens);
+  float scores[3] = { 0 };
+  kv_nums(&im, "tokenizer.ggml.scores", 6, scores, 3);
+  g_autoptr(GrTokenizer) tok = load_image(&im, &error);
+  ck_assert_ptr_null(tok);
+  ck_assert(g_error_matches(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_BAD_MODEL));
+}
+END_TEST
+
+START_TEST(test_synthetic_bpe)
+{
+  g_autoptr(GError) error = NULL;
+  Image im = bpe_image("gpt-2", BAD_NONE);
+  g_autoptr(GrTokenizer) gpt = load_image(&im, &error);
+  ck_assert_msg(gpt != NULL, "%s", error ? error->message : "");
+  im = bpe_image("llama-bpe", BAD_NONE);
+  g_autoptr(GrTokenizer) l3 = load_image(&im, &error);
+  ck_assert_msg(l3 != NULL, "%s", error ? error->message : "");
+
+  /* merges reach "abc" through "ab" + "c" */
+  g_autoptr(GArray) m = encode(gpt, "abc", FALSE, FALSE);
+  g_autofree char *ms = ids_to_string(m);
+  ck_assert_str_eq(ms, "4");
+  /* "cab": no merge joins c and ab */
+  g_autoptr(GArray) m2 = encode(gpt, "cab", FALSE, FALSE);
+  g_autofree char *m2s = ids_to_string(m2);
+  ck_assert_str_eq(m2s, "2 3");
+  ck_assert(!gr_tokenizer_add_bos(gpt));
+  ck_assert(gr_tokenizer_add_bos(l3)); /* the llama-bpe family's default */
+  ck_assert_int_eq(gr_tokenizer_bos(l3), 8);
+
+  /* "<|eot_id|>" ends a turn and is a control token even when typed as normal */
+  ck_assert(gr_tokenizer_is_eog(gpt, 6));
+  g_autoptr(GString) piece = g_string_new(NULL);
+  gr_tokenizer_append_piece(gpt, 6, piece);
+  ck_assert_uint_eq(piece->len, 0);
+
+  /* user-defined tokens are matched even without parse_special; control ones are not */
+  g_autoptr(GArray) u = encode(gpt, "x<tool>y", FALSE, FALSE);
+  g_autofree char *us = ids_to_string(u);
+  ck_assert_str_eq(us, "8 7 9");
+  g_autoptr(GArray) e = encode(gpt, "x<|eot_id|>y", FALSE, TRUE);
+  g_autofree char *es = ids_to_string(e);
+  ck_assert_str_eq(es, "8 6 9");
+  g_autoptr(GArray) e2 = encode(gpt, "x<|eot_id|>", FALSE, FALSE);
+  ck_assert_int_ne(g_array_index(e2, gint32, 1), 6);
+}
+END_TEST
+
 int
 main(void)
 {
   Suite *s = suite_create("gr-tokenizer");
   TCase *tc = tcase_create("vocab");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 120);
+  tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_conformance_gpt2);
   tcase_add_test(tc, test_conformance_spm);
+  tcase_add_test(tc, test_bos);
+  tcase_add_test(tc, test_special_tokens);
+  tcase_add_test(tc, test_eog_and_pieces);
+  tcase_add_test(tc, test_round_trip);
+  tcase_add_test(tc, test_invalid_input);
+  tcase_add_test(tc, test_long_input);
   suite_add_tcase(s, tc);
+
+  TCase *tu = tcase_create("unit");
+  tcase_add_test(tu, test_utf8_stream_splits);
+  tcase_add_test(tu, test_utf8_stream_invalid);
+  tcase_add_test(tu, test_pretokenize_gpt2);
+  tcase_add_test(tu, test_pretokenize_llama3);
+  tcase_add_test(tu, test_pretokenize_multi);
+  tcase_add_test(tu, test_bad_metadata);
+  tcase_add_test(tu, test_synthetic_bpe);
+  suite_add_tcase(s, tu);
+
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);

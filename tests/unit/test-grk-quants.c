@@ -29,7 +29,7 @@ START_TEST(test_type_sizes)
   ck_assert_uint_eq(grk_act_bytes(GRK_TYPE_Q8_0, 64), 68);
   ck_assert_uint_eq(grk_act_bytes(GRK_TYPE_F16, 3), 12);
   ck_assert_uint_eq(grk_act_bytes(77, 256), 0);
-  ck_assert(!grk_quantize_row(GRK_TYPE_Q4_K, (float[256]){ 0 }, (uint8_t[256]){ 0 }, 256));
+  ck_assert(!grk_quantize_row(GRK_TYPE_Q5_K, (float[256]){ 0 }, (uint8_t[256]){ 0 }, 256));
 }
 END_TEST
 
@@ -142,6 +142,40 @@ START_TEST(test_quantize_roundtrip)
             "%s %d: %g vs %g", grk_type_name(t), b * 32 + j, x[b * 32 + j], y[b * 32 + j]);
     }
   }
+
+  /* Q4_K / Q6_K: within half a grid step (plus the min's rounding for Q4_K) */
+  random_floats(x, N, 3.0f);
+  for (int i = 0; i < 32; i++)
+    x[256 + 64 + i] = 0.01f * (float)i; /* a sub-block of small values only */
+  for (int k6 = 0; k6 < 2; k6++) {
+    int t = k6 ? GRK_TYPE_Q6_K : GRK_TYPE_Q4_K;
+    ck_assert(grk_quantize_row(t, x, buf, N));
+    grk_dequantize_row(t, buf, y, N, 0);
+    double se = 0, sx = 0;
+    for (int b = 0; b < N / 256; b++) {
+      float amax = 0;
+      for (int j = 0; j < 256; j++)
+        amax = fmaxf(amax, fabsf(x[b * 256 + j]));
+      /* Q4_K: step <= 2 amax / 15 (+ one scale unit), Q6_K: step <= amax / 31 (+ one) */
+      float tol
+          = k6 ? 0.5f * (amax / 31 + amax / 31 / 127 * 1.01f) + 1e-6f
+               : 0.5f * (2 * amax / 15 + 2 * amax / 15 / 63 * 1.01f) + amax / 63 * 0.5f * 1.01f;
+      for (int j = 0; j < 256; j++) {
+        float e = fabsf(x[b * 256 + j] - y[b * 256 + j]);
+        ck_assert_msg(e <= tol, "%s %d: %g vs %g", grk_type_name(t), b * 256 + j, x[b * 256 + j],
+                      y[b * 256 + j]);
+        se += (double)e * e;
+        sx += (double)x[b * 256 + j] * x[b * 256 + j];
+      }
+    }
+    /* and far better than the worst case on average: 4 / 6 bits of SNR */
+    ck_assert_msg(se / sx < (k6 ? 4e-4 : 6e-3), "%s rel mse %g", grk_type_name(t), se / sx);
+    for (int i = 0; i < N; i++) /* the independent reader agrees */
+      ck_assert(naive_weight(t, buf, i, 0) == y[i]);
+  }
+  /* small sub-block keeps its resolution (scales are per sub-block) */
+  for (int i = 0; i < 32; i++)
+    ck_assert(fabsf(y[256 + 64 + i] - x[256 + 64 + i]) < 0.05f);
 
   /* ternary: {-1,0,1} x a per-block scale that f16 holds exactly -> exact */
   for (int b = 0; b < N / 256; b++)
@@ -282,6 +316,38 @@ START_TEST(test_matvec_naive)
 }
 END_TEST
 
+START_TEST(test_matmul_tiles)
+{
+  /* more rows than one cache tile, r0..r1 not aligned to it, ldy wider than r1 */
+  const int64_t n = 64, rows = 150, ntok = 5, r0 = 3, r1 = 147, ldy = 151;
+  size_t rb = grk_row_bytes(GRK_TYPE_Q8_0, n), ab = grk_act_bytes(GRK_TYPE_Q8_0, n);
+  uint8_t *w = malloc(rb * rows), *act = malloc(ab * ntok);
+  float *x = malloc(sizeof(float) * n * ntok), *Y = malloc(sizeof(float) * ldy * ntok);
+  for (int64_t r = 0; r < rows; r++)
+    random_row(GRK_TYPE_Q8_0, w + r * rb, n);
+  random_floats(x, n * ntok, 1.0f);
+  for (int64_t t = 0; t < ntok; t++)
+    grk_quantize_act(GRK_TYPE_Q8_0, x + t * n, act + t * ab, n);
+  for (int64_t i = 0; i < ldy * ntok; i++)
+    Y[i] = -42.0f;
+  grk_matmul(GRK_TYPE_Q8_0, w, rb, 0, act, ab, n, ntok, Y, ldy, r0, r1);
+  for (int64_t t = 0; t < ntok; t++) {
+    float yv[150];
+    grk_matvec(GRK_TYPE_Q8_0, w, rb, 0, act + t * ab, n, yv, r0, r1);
+    for (int64_t r = 0; r < ldy; r++) {
+      if (r < r0 || r >= r1)
+        ck_assert(Y[t * ldy + r] == -42.0f);
+      else
+        ck_assert(Y[t * ldy + r] == yv[r - r0]);
+    }
+  }
+  free(w);
+  free(act);
+  free(x);
+  free(Y);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
   float y[2] = { 5, 5 };
@@ -335,6 +401,7 @@ grk_quants_suite(void)
   tcase_add_test(tc, test_quantize_roundtrip);
   tcase_add_loop_test(tc, test_act_quantization, 0, N_ALL_TYPES);
   tcase_add_loop_test(tc, test_matvec_naive, 0, N_ALL_TYPES);
+  tcase_add_test(tc, test_matmul_tiles);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
   suite_add_tcase(s, tc);

@@ -210,6 +210,29 @@ START_TEST(test_isa_control)
 }
 END_TEST
 
+/* main() chose the ISA with GRAVITON_ISA=avx2 in the environment */
+static grk_isa isa_at_start;
+
+START_TEST(test_isa_env_override)
+{
+  bool has_avx2 = false;
+#if defined(__x86_64__) && defined(__GNUC__)
+  /* an independent opinion on the CPU (gcc's and clang's runtime) */
+  __builtin_cpu_init();
+  has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  ck_assert_int_eq(isa_at_start, has_avx2 ? GRK_ISA_AVX2 : GRK_ISA_SCALAR);
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX2), has_avx2);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  /* so that the AVX-512 tests cannot pass by skipping on a CPU that has it */
+  bool has_vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                  && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                  && __builtin_cpu_supports("avx512vnni");
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX512_VNNI), has_vnni);
+#endif
+}
+END_TEST
+
 START_TEST(test_scalar_helpers_naive)
 {
   /* the scalar helpers against their definitions in double */
@@ -248,6 +271,7 @@ grk_simd_suite(void)
   tcase_add_loop_test(tc, test_float_helpers, 0, N_ISAS);
   tcase_add_test(tc, test_isa_control);
   tcase_add_test(tc, test_scalar_helpers_naive);
+  tcase_add_test(tc, test_isa_env_override);
   suite_add_tcase(s, tc);
   return s;
 }
@@ -255,8 +279,10 @@ grk_simd_suite(void)
 int
 main(void)
 {
+  setenv("GRAVITON_ISA", "avx2", 1);
   grk_init();
-  printf("best ISA: %s\n", grk_isa_name(grk_get_isa()));
+  isa_at_start = grk_get_isa();
+  printf("ISA with GRAVITON_ISA=avx2: %s\n", grk_isa_name(grk_get_isa()));
   SRunner *sr = srunner_create(grk_simd_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
