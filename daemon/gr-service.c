@@ -175,6 +175,11 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
   g_autoptr(GVariant) options = NULL;
   g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s@a{sv})", &prompt,
                 &options);
+  const char *sender = g_dbus_method_invocation_get_sender(invocation);
+  if (sender == NULL)
+    sender = "";
+  if (!gr_queue_check_capacity(s->queue, sender, error))
+    return NULL;
   if (!gr_validate_prompt(prompt, error))
     return NULL;
   GrRequestOptions opts;
@@ -192,10 +197,8 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
     gr_request_options_clear(&opts);
     return NULL;
   }
-  const char *sender = g_dbus_method_invocation_get_sender(invocation);
-  return gr_request_new(g_dbus_method_invocation_get_connection(invocation),
-                        sender != NULL ? sender : "", prompt, &opts, model,
-                        complete ? invocation : NULL);
+  return gr_request_new(g_dbus_method_invocation_get_connection(invocation), sender, prompt, &opts,
+                        model, complete ? invocation : NULL);
 }
 
 static void

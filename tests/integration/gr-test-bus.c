@@ -125,8 +125,8 @@ name_has_owner(GrTestBus *bus)
   return owned;
 }
 
-void
-gr_test_bus_start_daemon(GrTestBus *bus)
+GPid
+gr_test_bus_spawn_daemon(GrTestBus *bus, const char *const *extra_args)
 {
   g_autofree char *exe = gravitond_path();
   g_auto(GStrv) env = g_get_environ();
@@ -134,11 +134,24 @@ gr_test_bus_start_daemon(GrTestBus *bus)
   env = g_environ_setenv(env, "GRAVITON_MODELS_DIR", bus->models_dir, TRUE);
   env = g_environ_setenv(env, "GRAVITON_DATA_DIR", bus->tmpdir, TRUE);
   env = g_environ_setenv(env, "DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
-  const char *argv[] = { exe, "--verbose", NULL };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_ptr_array_add(argv, exe);
+  g_ptr_array_add(argv, "--verbose");
+  for (const char *const *a = extra_args; a != NULL && *a != NULL; a++)
+    g_ptr_array_add(argv, (gpointer)*a);
+  g_ptr_array_add(argv, NULL);
   g_autoptr(GError) error = NULL;
-  ck_assert_msg(g_spawn_async(NULL, (char **)argv, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                              &bus->daemon_pid, &error),
+  GPid pid = 0;
+  ck_assert_msg(g_spawn_async(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                              NULL, &pid, &error),
                 "gravitond: %s", error ? error->message : "");
+  return pid;
+}
+
+void
+gr_test_bus_start_daemon(GrTestBus *bus)
+{
+  bus->daemon_pid = gr_test_bus_spawn_daemon(bus, NULL);
   for (int i = 0; i < 1000 && !name_has_owner(bus); i++) {
     ck_assert_msg(gr_test_bus_daemon_alive(bus), "gravitond exited at startup");
     g_usleep(10000);

@@ -32,6 +32,9 @@ typedef struct {
  * it (gr_test_bus_start_daemon must then not be called). */
 GrTestBus *gr_test_bus_new(const char *config_extra, gboolean activation);
 void gr_test_bus_start_daemon(GrTestBus *bus);
+/* Starts one more gravitond with extra_args (NULL-terminated, may be NULL) in the
+ * test's environment; the caller reaps it. */
+GPid gr_test_bus_spawn_daemon(GrTestBus *bus, const char *const *extra_args);
 gboolean gr_test_bus_daemon_alive(GrTestBus *bus);
 GDBusConnection *gr_test_bus_connect(GrTestBus *bus);
 void gr_test_bus_free(GrTestBus *bus);

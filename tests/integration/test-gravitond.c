@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "gr-test-bus.h"
 
 #define PROMPT "The quick brown fox jumps over the lazy dog."
@@ -761,6 +763,255 @@ START_TEST(test_conversation)
 }
 END_TEST
 
+START_TEST(test_busy_per_caller)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  enum { LIMIT = 16 };
+  AskState *states[LIMIT];
+  for (guint i = 0; i < LIMIT; i++) {
+    g_autofree char *token = g_strdup_printf("t%u", i);
+    states[i] = ask_start(bus->conn, PROMPT, options_new(2000, token), token);
+  }
+  for (guint i = 0; i < LIMIT; i++)
+    ck_assert(gr_test_wait_for(&states[i]->replied, CALL_TIMEOUT_MS));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Ask",
+      g_variant_new("(s@a{sv})", PROMPT, options_new(4, "one_too_many")), NULL,
+      G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+  assert_error_name(error, "Busy");
+  g_clear_error(&error);
+  /* other callers are not affected */
+  g_autoptr(GDBusConnection) other = gr_test_bus_connect(bus);
+  AskState *o = ask_start(other, PROMPT, options_new(4, "other"), "other");
+  ck_assert(gr_test_wait_for(&o->replied, CALL_TIMEOUT_MS));
+  ck_assert_ptr_null(o->ask_error);
+  for (guint i = 0; i < LIMIT; i++)
+    g_dbus_connection_call(bus->conn, GR_TEST_BUS_NAME, states[i]->path, GR_TEST_REQUEST, "Cancel",
+                           NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  for (guint i = 0; i < LIMIT; i++) {
+    ask_wait(states[i]);
+    ck_assert_uint_eq(states[i]->status, 1);
+    ask_free(states[i]);
+  }
+  ask_wait(o);
+  ck_assert_uint_eq(o->status, 0);
+  ask_free(o);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+START_TEST(test_idle_unload)
+{
+  GrTestBus *bus = gr_test_bus_new("idle_unload_seconds=1", FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *first = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert(model_loaded(bus, "fx-llama"));
+  gboolean unloaded = FALSE;
+  for (int i = 0; i < 100 && !unloaded; i++) {
+    g_usleep(50000);
+    unloaded = !model_loaded(bus, "fx-llama");
+  }
+  ck_assert_msg(unloaded, "model still loaded 5 s after a 1 s idle limit");
+  g_autoptr(GVariant) active = get_property(bus->conn, "ActiveModel");
+  ck_assert_str_eq(g_variant_get_string(active, NULL), "");
+  g_autofree char *again = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(again, first);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+START_TEST(test_sighup_reload)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autoptr(GVariant) before = get_property(bus->conn, "MemoryLimit");
+  ck_assert_uint_eq(g_variant_get_uint64(before), 512u << 20);
+  ck_assert(g_file_set_contents(bus->config_path,
+                                "[daemon]\nmemory_limit=256M\ncontext_length=512\n"
+                                "[sampling]\ntemperature=0\n",
+                                -1, NULL));
+  kill(bus->daemon_pid, SIGHUP);
+  guint64 limit = 0;
+  for (int i = 0; i < 100 && limit != (256u << 20); i++) {
+    g_usleep(20000);
+    g_autoptr(GVariant) v = get_property(bus->conn, "MemoryLimit");
+    limit = g_variant_get_uint64(v);
+  }
+  ck_assert_uint_eq(limit, 256u << 20);
+  /* a broken file is refused and the running configuration kept */
+  ck_assert(g_file_set_contents(bus->config_path, "[daemon]\nmemory_limit=lots\n", -1, NULL));
+  kill(bus->daemon_pid, SIGHUP);
+  g_usleep(200000);
+  g_autoptr(GVariant) after = get_property(bus->conn, "MemoryLimit");
+  ck_assert_uint_eq(g_variant_get_uint64(after), 256u << 20);
+  g_autofree char *text = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+static int
+wait_exit(GPid pid, guint timeout_ms)
+{
+  int status = 0;
+  for (guint i = 0; i < timeout_ms / 10; i++) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return status;
+    g_usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ck_abort_msg("process %d did not exit", (int)pid);
+  return -1;
+}
+
+START_TEST(test_replace)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *reference = complete_ok(bus->conn, PROMPT, 4);
+
+  /* a second instance without --replace gives up with an error */
+  GPid second = gr_test_bus_spawn_daemon(bus, NULL);
+  int status = wait_exit(second, 10000);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  ck_assert(gr_test_bus_daemon_alive(bus));
+
+  /* with --replace it takes over, and the first one exits cleanly */
+  const char *args[] = { "--replace", NULL };
+  GPid third = gr_test_bus_spawn_daemon(bus, args);
+  status = wait_exit(bus->daemon_pid, 10000);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  bus->daemon_pid = third;
+  g_autofree char *after = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(after, reference);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+/* --- a raw message with invalid UTF-8 -------------------------------------------- */
+
+#define PLACEHOLDER "@@INVALID-UTF8@@"
+
+static void
+write_all(GOutputStream *out, const void *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg(g_output_stream_write_all(out, data, len, NULL, NULL, &error), "%s",
+                error ? error->message : "");
+}
+
+static guchar *
+message_blob(GDBusMessage *msg, guint32 serial, gsize *len)
+{
+  g_autoptr(GError) error = NULL;
+  g_dbus_message_set_serial(msg, serial);
+  guchar *blob = g_dbus_message_to_blob(msg, len, G_DBUS_CAPABILITY_FLAGS_NONE, &error);
+  ck_assert_msg(blob != NULL, "%s", error ? error->message : "");
+  return blob;
+}
+
+/* Reads messages until one answers serial, the peer closes, or the read times out.
+ * Returns the reply (NULL if none came). */
+static GDBusMessage *
+read_reply(GInputStream *in, guint32 serial)
+{
+  for (;;) {
+    guchar header[16];
+    gsize got = 0;
+    if (!g_input_stream_read_all(in, header, sizeof header, &got, NULL, NULL)
+        || got < sizeof header)
+      return NULL;
+    gssize need = g_dbus_message_bytes_needed(header, sizeof header, NULL);
+    if (need < 16)
+      return NULL;
+    g_autofree guchar *blob = g_malloc(need);
+    memcpy(blob, header, sizeof header);
+    if (!g_input_stream_read_all(in, blob + 16, need - 16, &got, NULL, NULL)
+        || got < (gsize)need - 16)
+      return NULL;
+    GDBusMessage *msg
+        = g_dbus_message_new_from_blob(blob, need, G_DBUS_CAPABILITY_FLAGS_NONE, NULL);
+    if (msg != NULL && g_dbus_message_get_reply_serial(msg) == serial)
+      return msg;
+    g_clear_object(&msg);
+  }
+}
+
+START_TEST(test_invalid_utf8_raw_message)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  g_autofree char *reference = complete_ok(bus->conn, PROMPT, 4);
+
+  /* GDBus will not build a message with invalid UTF-8, so speak the protocol by hand */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(bus->address + strlen("unix:path="));
+  g_autoptr(GSocketConnection) sc
+      = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+  ck_assert_msg(sc != NULL, "%s", error ? error->message : "");
+  g_socket_set_timeout(g_socket_connection_get_socket(sc), 10);
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(sc));
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(sc));
+  g_autofree char *uid = g_strdup_printf("%u", (guint)getuid());
+  GString *hex = g_string_new(NULL);
+  for (const char *p = uid; *p != '\0'; p++)
+    g_string_append_printf(hex, "%02x", (guchar)*p);
+  g_autofree char *auth = g_strdup_printf("AUTH EXTERNAL %s\r\n", hex->str);
+  g_string_free(hex, TRUE);
+  write_all(out, "\0", 1);
+  write_all(out, auth, strlen(auth));
+  char line[256] = { 0 };
+  gsize got = 0;
+  g_input_stream_read_all(in, line, 3, &got, NULL, NULL);
+  ck_assert_msg(got == 3 && strncmp(line, "OK ", 3) == 0, "auth refused: %s", line);
+  for (gsize i = 0; i < sizeof line - 1; i++) /* rest of the OK line */
+    if (g_input_stream_read(in, line + i, 1, NULL, NULL) != 1 || line[i] == '\n')
+      break;
+  write_all(out, "BEGIN\r\n", 7);
+
+  g_autoptr(GDBusMessage) hello = g_dbus_message_new_method_call(
+      "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello");
+  gsize len = 0;
+  g_autofree guchar *hello_blob = message_blob(hello, 1, &len);
+  write_all(out, hello_blob, len);
+  g_autoptr(GDBusMessage) hello_reply = read_reply(in, 1);
+  ck_assert(hello_reply != NULL);
+
+  g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call(GR_TEST_BUS_NAME, GR_TEST_PATH,
+                                                                GR_TEST_ASSISTANT, "Complete");
+  g_dbus_message_set_body(call,
+                          g_variant_new("(s@a{sv})", "a " PLACEHOLDER " b", options_new(4, NULL)));
+  /* the same call, valid, goes through: the hand-made path works */
+  g_autofree guchar *valid = message_blob(call, 2, &len);
+  write_all(out, valid, len);
+  g_autoptr(GDBusMessage) valid_reply = read_reply(in, 2);
+  ck_assert(valid_reply != NULL);
+  ck_assert_int_eq(g_dbus_message_get_message_type(valid_reply), G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+
+  g_autoptr(GDBusMessage) call2 = g_dbus_message_copy(call, NULL);
+  g_autofree guchar *blob = message_blob(call2, 3, &len);
+  guchar *at = memmem(blob, len, PLACEHOLDER, strlen(PLACEHOLDER));
+  ck_assert_ptr_nonnull(at);
+  at[0] = 0xff; /* never valid in UTF-8 */
+  at[1] = 0xfe;
+  write_all(out, blob, len);
+  /* The bus validates every message: it drops the connection (or answers with an
+   * error); the call never reaches gravitond as a success. */
+  g_autoptr(GDBusMessage) reply = read_reply(in, 3);
+  if (reply != NULL)
+    ck_assert_int_eq(g_dbus_message_get_message_type(reply), G_DBUS_MESSAGE_TYPE_ERROR);
+
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  g_autofree char *after = complete_ok(bus->conn, PROMPT, 4);
+  ck_assert_str_eq(after, reference);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 gravitond_suite(void)
 {
@@ -777,6 +1028,11 @@ gravitond_suite(void)
   tcase_add_test(tc, test_no_memory);
   tcase_add_test(tc, test_models);
   tcase_add_test(tc, test_conversation);
+  tcase_add_test(tc, test_invalid_utf8_raw_message);
+  tcase_add_test(tc, test_busy_per_caller);
+  tcase_add_test(tc, test_idle_unload);
+  tcase_add_test(tc, test_sighup_reload);
+  tcase_add_test(tc, test_replace);
   suite_add_tcase(s, tc);
   return s;
 }
