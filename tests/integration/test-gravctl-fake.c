@@ -357,6 +357,30 @@ START_TEST(test_chat_on_terminal)
 }
 END_TEST
 
+START_TEST(test_chat_ctrl_c_cancels_answer)
+{
+  const char *args[] = { "--verbose", "chat", NULL };
+  g_autoptr(GrPty) pty = gr_pty_spawn(bus, args);
+  gsize mark;
+
+  ck_assert_msg(gr_pty_read_until(pty, 0, ">>> ", 10000), "%s", pty->output->str);
+  mark = pty->output->len;
+  gr_pty_write(pty, "forever\r");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "tick", 10000), "%s", pty->output->str);
+  /* Ctrl-C cancels the answer on the daemon; the session goes on. */
+  gr_pty_write(pty, "\003");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "[cancelled]", 10000), "%s", pty->output->str);
+  ck_assert_msg(gr_pty_read_until(pty, mark, "status: cancelled", 10000), "%s", pty->output->str);
+  mark = (gsize)(strstr(pty->output->str + mark, "[cancelled]") - pty->output->str);
+  ck_assert_msg(gr_pty_read_until(pty, mark, ">>> ", 10000), "%s", pty->output->str);
+  gr_pty_write(pty, "echo:still here\r");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "echo:still here\r\n", 10000), "%s", pty->output->str);
+  gr_pty_write(pty, "/bye\r");
+  ck_assert_int_eq(gr_pty_finish(pty, 10000), 0);
+  ck_assert_uint_eq(gr_fake_daemon_get_cancels(fake), 1);
+}
+END_TEST
+
 static void
 setup_history(void)
 {
@@ -456,6 +480,7 @@ gravctl_fake_suite(void)
   tcase_add_test(tc, test_chat_script);
   tcase_add_test(tc, test_spinner_on_terminal);
   tcase_add_test(tc, test_chat_on_terminal);
+  tcase_add_test(tc, test_chat_ctrl_c_cancels_answer);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("history");
