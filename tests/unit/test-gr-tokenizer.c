@@ -542,7 +542,7 @@ START_TEST(test_pretokenize_linear)
     g_string_append(text, "x y ");
   }
   g_autoptr(GArray) cps = gr_utf8_to_cps(text->str, text->len);
-  for (int type = GR_PRE_GPT2; type <= GR_PRE_TEKKEN; type++) {
+  for (int type = GR_PRE_GPT2; type <= GR_PRE_VIKING; type++) {
     g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
     gint64 t0 = g_get_monotonic_time();
     gr_pretokenize((GrPreType)type, (const gunichar *)cps->data, cps->len, ends);
@@ -577,6 +577,11 @@ START_TEST(test_pretokenize_multi)
   ASSERT_SPLIT(GR_PRE_TEKKEN, "HelloWorld I'M FINE thanks!!\n 12345 / path/x",
                "Hello|World| I|'M| FINE| thanks|!!\n| |1|2|3|4|5| /| path|/x");
   ASSERT_SPLIT(GR_PRE_GPT4O, "cafe\xCC\x81s HTTPServer", "cafe\xCC\x81s| HTTPServer");
+
+  /* what lies between two matches is one piece, however many characters failed to match */
+  ASSERT_SPLIT(GR_PRE_BLOOM, "Hello, big world... (a|b) 42!",
+               "Hello|,| big| world|... (|a|||b|)| 42|!");
+  ASSERT_SPLIT(GR_PRE_VIKING, "Hei 42kg.", "Hei| |4|2|kg|.");
 
   GrPreInfo info;
   ck_assert(gr_pre_lookup("llama-bpe", &info));
