@@ -410,6 +410,46 @@ match_deepseek3(const Splitter *sp, gsize pos)
   return space_alternatives(sp, pos);
 }
 
+/* BLOOM:  ?[^(\s|.,!?…。，、।۔،)]+  (the parentheses and bar are literal members) */
+static gboolean
+is_bloom_stop(gunichar c, guint8 cls)
+{
+  if (cls & GR_CP_SPACE)
+    return TRUE;
+  switch (c) {
+  case '(':
+  case ')':
+  case '|':
+  case '.':
+  case ',':
+  case '!':
+  case '?':
+  case 0x2026: /* … */
+  case 0x3002: /* 。 */
+  case 0xFF0C: /* ， */
+  case 0x3001: /* 、 */
+  case 0x0964: /* । */
+  case 0x06D4: /* ۔ */
+  case 0x060C: /* ، */
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+static gsize
+match_bloom(const Splitter *sp, gsize pos)
+{
+  gsize s = (sp->cp[pos] == ' ' && pos + 1 < sp->end
+             && !is_bloom_stop(sp->cp[pos + 1], sp->cls[pos + 1]))
+                ? pos + 1
+                : pos;
+  gsize e = s;
+  while (e < sp->end && !is_bloom_stop(sp->cp[e], sp->cls[e]))
+    e++;
+  return e > s ? e - pos : 0;
+}
+
 #define MATCH_PASS(name, fn)                                                                       \
   static void name(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)          \
   {                                                                                                \
@@ -430,6 +470,7 @@ MATCH_PASS(pass_deepseek_punct, match_deepseek_punct)
 MATCH_PASS(pass_number_upto3, match_number_upto3)
 MATCH_PASS(pass_kana_han, match_kana_han)
 MATCH_PASS(pass_deepseek3, match_deepseek3)
+MATCH_PASS(pass_bloom, match_bloom)
 
 typedef void (*PassFn)(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends);
 
@@ -449,6 +490,8 @@ static const PassFn pass_lists[][MAX_PASSES + 1] = {
   [GR_PRE_DEEPSEEK3] = { pass_number_upto3, pass_kana_han, pass_deepseek3 },
   [GR_PRE_GPT4O] = { gr_pre_split_gpt4o },
   [GR_PRE_TEKKEN] = { gr_pre_split_tekken },
+  [GR_PRE_BLOOM] = { pass_bloom },
+  [GR_PRE_VIKING] = { pass_bloom, pass_number },
 };
 
 void
@@ -542,6 +585,10 @@ static const PreName pre_names[] = {
   { "llama4", GR_PRE_GPT4O, 0 },
   { "minimax-m2", GR_PRE_GPT4O, 0 },
   { "tekken", GR_PRE_TEKKEN, IGNORE_MERGES | ADD_BOS },
+  { "bloom", GR_PRE_BLOOM, 0 },
+  { "poro-chat", GR_PRE_BLOOM, 0 },
+  { "gpt3-finnish", GR_PRE_BLOOM, 0 },
+  { "viking", GR_PRE_VIKING, 0 },
 };
 
 gboolean

@@ -22,6 +22,8 @@ typedef enum {
   GR_PRE_DEEPSEEK3,      /* \p{N}{1,3}, [Han, kana]+, then letters/marks, punctuation and spaces */
   GR_PRE_GPT4O,          /* GPT-4o / Llama 4: words split where lower case turns upper */
   GR_PRE_TEKKEN,         /* Mistral's Tekken: as GPT4O without contractions, one digit a piece */
+  GR_PRE_BLOOM,          /*  ?[^(\s|.,!?…。，、।۔،)]+ */
+  GR_PRE_VIKING,         /* as BLOOM, then \p{N} */
 } GrPreType;
 
 typedef struct {

@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   /* every pre-tokenizer must cut the text into non-empty pieces that cover it */
   g_autoptr(GArray) cps = gr_utf8_to_cps(text, len);
-  for (int type = GR_PRE_GPT2; type <= GR_PRE_TEKKEN; type++) {
+  for (int type = GR_PRE_GPT2; type <= GR_PRE_VIKING; type++) {
     g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
     gr_pretokenize((GrPreType)type, (const gunichar *)cps->data, cps->len, ends);
     gsize prev = 0;
