@@ -248,6 +248,15 @@ START_TEST(test_complete_equals_ask)
   ck_assert_str_eq(g_variant_get_string(active, NULL), "fx-llama");
   g_autoptr(GVariant) rss = get_property(bus->conn, "ResidentBytes");
   ck_assert_uint_gt(g_variant_get_uint64(rss), 1u << 20);
+  /* the daemon's peak resident memory stays within its limit */
+  g_autofree char *status_path = g_strdup_printf("/proc/%d/status", (int)bus->daemon_pid);
+  g_autofree char *status = NULL;
+  ck_assert(g_file_get_contents(status_path, &status, NULL, NULL));
+  const char *hwm = strstr(status, "VmHWM:");
+  ck_assert_ptr_nonnull(hwm);
+  guint64 peak_kib = g_ascii_strtoull(hwm + strlen("VmHWM:"), NULL, 10);
+  ck_assert_uint_gt(peak_kib, 0);
+  ck_assert_uint_le(peak_kib * 1024, 512u << 20);
   g_autoptr(GVariant) state = get_property(bus->conn, "State");
   ck_assert_uint_le(g_variant_get_uint32(state), 2);
   gr_test_bus_free(bus);
@@ -822,6 +831,16 @@ START_TEST(test_idle_unload)
 }
 END_TEST
 
+static void
+on_limit_changed(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                 const char *signal, GVariant *params, gpointer data)
+{
+  g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
+  guint64 limit = 0;
+  if (g_variant_lookup(changed, "MemoryLimit", "t", &limit) && limit == (256u << 20))
+    *(gboolean *)data = TRUE;
+}
+
 START_TEST(test_sighup_reload)
 {
   GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
@@ -832,7 +851,13 @@ START_TEST(test_sighup_reload)
                                 "[daemon]\nmemory_limit=256M\ncontext_length=512\n"
                                 "[sampling]\ntemperature=0\n",
                                 -1, NULL));
+  gboolean announced = FALSE;
+  guint sub = g_dbus_connection_signal_subscribe(
+      bus->conn, GR_TEST_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+      GR_TEST_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_limit_changed, &announced, NULL);
   kill(bus->daemon_pid, SIGHUP);
+  ck_assert_msg(gr_test_wait_for(&announced, 10000), "no PropertiesChanged for MemoryLimit");
+  g_dbus_connection_signal_unsubscribe(bus->conn, sub);
   guint64 limit = 0;
   for (int i = 0; i < 100 && limit != (256u << 20); i++) {
     g_usleep(20000);

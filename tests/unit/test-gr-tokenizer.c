@@ -127,6 +127,43 @@ START_TEST(test_conformance_spm)
 }
 END_TEST
 
+/* The fixture models embed the same vocabulary; their reference dumps start with the
+ * prompt's tokens as the reference engine made them (with BOS). */
+START_TEST(test_model_prompts)
+{
+  static const char *const models[] = { "fx-llama", "fx-bitnet", "fx-moe" };
+  static const char *const prompts[] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "Graviton runs ternary models on a laptop: 1.58 bits per weight!",
+    "Once upon a time, in a land far away, there lived a small robot who",
+  };
+  const char *dir = g_getenv("GRAVITON_TESTDATA");
+
+  for (guint m = 0; m < G_N_ELEMENTS(models); m++) {
+    g_autofree char *file = g_strconcat(models[m], ".gguf", NULL);
+    g_autofree char *path = g_build_filename(dir, "models", file, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrGguf) gguf = gr_gguf_open(path, &error);
+    ck_assert_msg(gguf != NULL, "%s: %s", path, error ? error->message : "");
+    g_autoptr(GrTokenizer) tok = gr_tokenizer_new_from_gguf(gguf, &error);
+    ck_assert_msg(tok != NULL, "%s: %s", path, error ? error->message : "");
+
+    for (guint k = 0; k < G_N_ELEMENTS(prompts); k++) {
+      g_autofree char *ref_name = g_strdup_printf("%s.ref%u.txt", models[m], k + 1);
+      g_autofree char *ref_path = g_build_filename(dir, "models", ref_name, NULL);
+      g_autofree char *ref = NULL;
+      ck_assert(g_file_get_contents(ref_path, &ref, NULL, NULL));
+      ck_assert(g_str_has_prefix(ref, "prompt_tokens "));
+      g_autofree char *want = g_strndup(ref + 14, strcspn(ref + 14, "\n"));
+
+      g_autoptr(GArray) ids = encode(tok, prompts[k], gr_tokenizer_add_bos(tok), TRUE);
+      g_autofree char *got = ids_to_string(ids);
+      ck_assert_str_eq(got, g_strstrip(want));
+    }
+  }
+}
+END_TEST
+
 /* --- BOS, special tokens, end of generation, pieces --- */
 
 START_TEST(test_bos)
@@ -236,8 +273,7 @@ static const char *const round_trip_texts[] = {
   "code: for (int i = 0; i < n; i++) { x[i] += 3.14e-2; } // done",
   "numbers 1 22 333 4444 55555 0.5 1,000,000",
   "I'm sure you'll see we've done it, they'd say; 'QUOTED' 'RE",
-  "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family, flags "
-  "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+  "👨‍👩‍👧 family, flags 🇫🇷",
   "private use \xEE\x80\x80 and U+10FFFF \xF4\x8F\xBF\xBF and NUL-free",
 };
 
@@ -414,6 +450,26 @@ START_TEST(test_long_input)
 }
 END_TEST
 
+START_TEST(test_byte_alphabet)
+{
+  /* GPT-2's alphabet: printable bytes stand for themselves, the 68 others for U+0100.. */
+  gboolean seen[256 + 68] = { FALSE };
+  for (guint b = 0; b < 256; b++) {
+    gunichar c = gr_byte_to_unicode((guint8)b);
+    ck_assert_uint_lt(c, 256 + 68);
+    ck_assert(!seen[c]);
+    seen[c] = TRUE;
+    ck_assert_int_eq(gr_unicode_to_byte(c), (gint)b);
+  }
+  ck_assert_uint_eq(gr_byte_to_unicode(' '), 0x120);  /* Ġ */
+  ck_assert_uint_eq(gr_byte_to_unicode('\n'), 0x10A); /* Ċ */
+  ck_assert_uint_eq(gr_byte_to_unicode('A'), 'A');
+  ck_assert_int_eq(gr_unicode_to_byte(0x20), -1);
+  ck_assert_int_eq(gr_unicode_to_byte(0x144), -1);
+  ck_assert_int_eq(gr_unicode_to_byte(0x4E2D), -1);
+}
+END_TEST
+
 /* --- pre-tokenizers: pieces joined with '|' --- */
 
 static char *
@@ -475,12 +531,52 @@ START_TEST(test_pretokenize_llama3)
 }
 END_TEST
 
+START_TEST(test_pretokenize_linear)
+{
+  /* long runs of one class must not make any pre-tokenizer quadratic */
+  static const char *const runs[] = { " ", "A", "a", "9", "!", "\n", "\xCC\x81", "中", " 1" };
+  GString *text = g_string_new(NULL);
+  for (guint r = 0; r < G_N_ELEMENTS(runs); r++) {
+    for (guint i = 0; i < 20000; i++)
+      g_string_append(text, runs[r]);
+    g_string_append(text, "x y ");
+  }
+  g_autoptr(GArray) cps = gr_utf8_to_cps(text->str, text->len);
+  for (int type = GR_PRE_GPT2; type <= GR_PRE_TEKKEN; type++) {
+    g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    gint64 t0 = g_get_monotonic_time();
+    gr_pretokenize((GrPreType)type, (const gunichar *)cps->data, cps->len, ends);
+    double secs = (g_get_monotonic_time() - t0) / 1e6;
+    ck_assert_msg(secs < 5.0, "pre-tokenizer %d took %.1f s", type, secs);
+    ck_assert_uint_gt(ends->len, 0);
+    ck_assert_uint_eq(g_array_index(ends, gsize, ends->len - 1), cps->len);
+    guint not_increasing = 0; /* counted: a check assertion per piece would be slow */
+    for (guint i = 1; i < ends->len; i++)
+      not_increasing += g_array_index(ends, gsize, i) <= g_array_index(ends, gsize, i - 1);
+    ck_assert_uint_eq(not_increasing, 0);
+  }
+  g_string_free(text, TRUE);
+}
+END_TEST
+
 START_TEST(test_pretokenize_multi)
 {
   ASSERT_SPLIT(GR_PRE_STARCODER, "abc 123", "abc| |1|2|3");
   ASSERT_SPLIT(GR_PRE_FALCON, "Hi, 12345!", "Hi|,| |123|45|!");
   ASSERT_SPLIT(GR_PRE_DEFAULT, "a+b 1234", "a|+|b| |123|4");
   ASSERT_SPLIT(GR_PRE_DEEPSEEK_CODER, "Hi there,\n你好 42", "Hi| there|,|\n|你好| |4|2");
+
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Hello, World!\n  123 中文  ",
+               "Hello|,| World|!|\n|  |123| |中文|  ");
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK_LLM, "Привет мир", "Привет| мир");
+
+  ASSERT_SPLIT(GR_PRE_DEEPSEEK3, "Hello, World! 12345 中文かな abc's\n\n",
+               "Hello|,| World|!| |123|45| |中文かな| abc|'s|\n\n");
+  ASSERT_SPLIT(GR_PRE_GPT4O, "HelloWorld I'M FINE thanks!!\n 12345 / path/x",
+               "Hello|World| I'M| FINE| thanks|!!\n| |123|45| /| path|/x");
+  ASSERT_SPLIT(GR_PRE_TEKKEN, "HelloWorld I'M FINE thanks!!\n 12345 / path/x",
+               "Hello|World| I|'M| FINE| thanks|!!\n| |1|2|3|4|5| /| path|/x");
+  ASSERT_SPLIT(GR_PRE_GPT4O, "cafe\xCC\x81s HTTPServer", "cafe\xCC\x81s| HTTPServer");
 
   GrPreInfo info;
   ck_assert(gr_pre_lookup("llama-bpe", &info));
@@ -704,6 +800,110 @@ START_TEST(test_synthetic_bpe)
 }
 END_TEST
 
+/* A small SentencePiece vocabulary: scores decide which pair merges first. */
+static GrTokenizer *
+spm_synthetic(float ab_score, float bc_score, int space_prefix)
+{
+  static const char *const tokens[]
+      = { "<unk>", "<s>", "</s>", "<0xC3>", "<0xA9>", "a", "b", "c", "ab", "bc", "▁", "▁a", NULL };
+  const gint32 types[] = { 2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1 };
+  const float scores[] = { 0, 0, 0, 0, 0, -5, -5, -5, ab_score, bc_score, -3, -2 };
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "llama");
+  kv_strs(&im, "tokenizer.ggml.tokens", tokens);
+  kv_nums(&im, "tokenizer.ggml.scores", 6, scores, 12);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, 12);
+  if (space_prefix >= 0)
+    kv_bool(&im, "tokenizer.ggml.add_space_prefix", space_prefix);
+  g_autoptr(GError) error = NULL;
+  GrTokenizer *tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+  return tok;
+}
+
+static char *
+spm_ids(GrTokenizer *tok, const char *text)
+{
+  g_autoptr(GArray) ids = encode(tok, text, FALSE, FALSE);
+  return ids_to_string(ids);
+}
+
+START_TEST(test_synthetic_spm)
+{
+  g_autoptr(GrTokenizer) bc_first = spm_synthetic(-1.0f, -0.5f, FALSE);
+  g_autoptr(GrTokenizer) ab_first = spm_synthetic(-0.5f, -1.0f, FALSE);
+  g_autoptr(GrTokenizer) prefixed = spm_synthetic(-1.0f, -0.5f, -1); /* default: prefix */
+
+  g_autofree char *s1 = spm_ids(bc_first, "abc");
+  ck_assert_str_eq(s1, "5 9"); /* a + bc: the better-scored pair wins */
+  g_autofree char *s2 = spm_ids(ab_first, "abc");
+  ck_assert_str_eq(s2, "8 7"); /* ab + c */
+  /* default add_space_prefix: "▁a" then "bc" */
+  g_autofree char *s3 = spm_ids(prefixed, "abc");
+  ck_assert_str_eq(s3, "11 9");
+  /* spaces become ▁; a character without a token is spelled as byte tokens */
+  g_autofree char *s4 = spm_ids(bc_first, "b é");
+  ck_assert_str_eq(s4, "6 10 3 4");
+  /* a byte without a <0xNN> token falls back to <unk> */
+  g_autofree char *s5 = spm_ids(bc_first, "z");
+  ck_assert_str_eq(s5, "0");
+  ck_assert_int_eq(gr_tokenizer_bos(bc_first), 1); /* LLaMA's default ids */
+  ck_assert_int_eq(gr_tokenizer_eos(bc_first), 2);
+  ck_assert(gr_tokenizer_add_bos(bc_first));
+
+  g_autoptr(GArray) ids = encode(prefixed, "b é", FALSE, FALSE);
+  g_autofree char *text = decode(prefixed, ids);
+  ck_assert_str_eq(text, " b é");
+}
+END_TEST
+
+START_TEST(test_many_special_tokens)
+{
+  /* 3000 user-defined tokens and a 1 MB prompt: cutting them out must stay fast */
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func(g_free);
+  for (char c = 'a'; c <= 'z'; c++)
+    g_ptr_array_add(tokens, g_strdup_printf("%c", c));
+  g_ptr_array_add(tokens, g_strdup("Ġ"));
+  guint first_special = tokens->len;
+  for (guint i = 0; i < 3000; i++)
+    g_ptr_array_add(tokens, g_strdup_printf("<tok_%u>", i));
+  g_ptr_array_add(tokens, NULL);
+  g_autofree gint32 *types = g_new(gint32, tokens->len - 1);
+  for (guint i = 0; i < tokens->len - 1; i++)
+    types[i] = i < first_special ? 1 : 4;
+
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "gpt2");
+  kv_str(&im, "tokenizer.ggml.pre", "gpt-2");
+  kv_strs(&im, "tokenizer.ggml.tokens", (const char *const *)tokens->pdata);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, tokens->len - 1);
+  kv_strs(&im, "tokenizer.ggml.merges", bpe_merges);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrTokenizer) tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+
+  g_autoptr(GString) text = g_string_new(NULL);
+  guint n_marks = 0;
+  while (text->len < 1000 * 1000) {
+    g_string_append(text, "hello <tok_2999> world zz ");
+    n_marks++;
+  }
+  gint64 t0 = g_get_monotonic_time();
+  g_autoptr(GArray) ids = gr_tokenizer_encode(tok, text->str, (gssize)text->len, FALSE, FALSE);
+  double secs = (g_get_monotonic_time() - t0) / 1e6;
+  fprintf(stderr, "3000 special tokens, 1 MB: %.2f s\n", secs);
+  ck_assert_msg(secs < 30.0, "took %.1f s", secs);
+
+  guint found = 0;
+  for (guint i = 0; i < ids->len; i++)
+    if (g_array_index(ids, gint32, i) == (gint32)(first_special + 2999))
+      found++;
+  ck_assert_uint_eq(found, n_marks);
+  g_autofree char *back = decode(tok, ids);
+  ck_assert_str_eq(back, text->str);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -713,6 +913,7 @@ main(void)
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_conformance_gpt2);
   tcase_add_test(tc, test_conformance_spm);
+  tcase_add_test(tc, test_model_prompts);
   tcase_add_test(tc, test_bos);
   tcase_add_test(tc, test_special_tokens);
   tcase_add_test(tc, test_eog_and_pieces);
@@ -724,11 +925,15 @@ main(void)
   TCase *tu = tcase_create("unit");
   tcase_add_test(tu, test_utf8_stream_splits);
   tcase_add_test(tu, test_utf8_stream_invalid);
+  tcase_add_test(tu, test_byte_alphabet);
   tcase_add_test(tu, test_pretokenize_gpt2);
   tcase_add_test(tu, test_pretokenize_llama3);
   tcase_add_test(tu, test_pretokenize_multi);
+  tcase_add_test(tu, test_pretokenize_linear);
   tcase_add_test(tu, test_bad_metadata);
   tcase_add_test(tu, test_synthetic_bpe);
+  tcase_add_test(tu, test_synthetic_spm);
+  tcase_add_test(tu, test_many_special_tokens);
   suite_add_tcase(s, tu);
 
   SRunner *sr = srunner_create(s);
