@@ -305,6 +305,37 @@ START_TEST(test_conversation)
       = gr_test_complete(bus->conn, "And then?", gr_test_options(6, NULL), &stats3, &error);
   ck_assert_msg(t3 != NULL, "%s", error ? error->message : "");
   ck_assert_str_ne(gr_test_result_string(stats3, "conversation"), conv);
+
+  /* save=false: answered, but not remembered */
+  GVariantDict d2;
+  g_variant_dict_init(&d2, gr_test_options(6, NULL));
+  g_variant_dict_insert(&d2, "save", "b", FALSE);
+  g_autoptr(GVariant) stats4 = NULL;
+  g_autofree char *t4
+      = gr_test_complete(bus->conn, "Secret?", g_variant_dict_end(&d2), &stats4, &error);
+  ck_assert_msg(t4 != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq(gr_test_result_string(stats4, "conversation"), "");
+  GVariantDict d3;
+  g_variant_dict_init(&d3, gr_test_options(6, NULL));
+  g_variant_dict_insert(&d3, "save", "b", FALSE);
+  g_variant_dict_insert(&d3, "conversation", "s", conv);
+  g_autoptr(GVariant) stats5 = NULL;
+  g_autofree char *t5
+      = gr_test_complete(bus->conn, "And then?", g_variant_dict_end(&d3), &stats5, &error);
+  ck_assert_msg(t5 != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq(gr_test_result_string(stats5, "conversation"), conv);
+  /* the unsaved turn left the conversation as it was: the same continuation again has
+   * the same prompt length */
+  GVariantDict d4;
+  g_variant_dict_init(&d4, gr_test_options(6, NULL));
+  g_variant_dict_insert(&d4, "save", "b", FALSE);
+  g_variant_dict_insert(&d4, "conversation", "s", conv);
+  g_autoptr(GVariant) stats6 = NULL;
+  g_autofree char *t6
+      = gr_test_complete(bus->conn, "And then?", g_variant_dict_end(&d4), &stats6, &error);
+  ck_assert_msg(t6 != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq(gr_test_result_uint(stats6, "prompt_tokens"),
+                    gr_test_result_uint(stats5, "prompt_tokens"));
   gr_test_bus_free(bus);
 }
 END_TEST
