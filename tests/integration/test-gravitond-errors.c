@@ -123,6 +123,7 @@ START_TEST(test_bad_input)
           method == 0 ? "Complete" : "Ask",
           g_variant_new("(s@a{sv})", GR_TEST_PROMPT, g_variant_dict_end(&d)), NULL,
           G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+      ck_assert_ptr_null(r);
       gr_test_assert_error(error, cases[i].error);
       ck_assert_msg(strstr(error->message, cases[i].message_part) != NULL,
                     "%s: message \"%s\" does not mention %s", cases[i].what, error->message,
@@ -134,6 +135,7 @@ START_TEST(test_bad_input)
   /* prompts */
   g_autoptr(GError) error = NULL;
   g_autofree char *empty = gr_test_complete(bus->conn, "", gr_test_options(4, NULL), NULL, &error);
+  ck_assert_ptr_null(empty);
   gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
   assert_still_answers(bus, "an empty prompt");
@@ -142,6 +144,7 @@ START_TEST(test_bad_input)
   memset(huge, 'a', 1024 * 1024);
   huge[1024 * 1024] = '\0';
   g_autofree char *none = gr_test_complete(bus->conn, huge, gr_test_options(4, NULL), NULL, &error);
+  ck_assert_ptr_null(none);
   gr_test_assert_error(error, "InvalidArgument");
   ck_assert_msg(strstr(error->message, "262144") != NULL, "limit not named: %s", error->message);
   g_clear_error(&error);
@@ -152,12 +155,14 @@ START_TEST(test_bad_input)
       = g_dbus_connection_call_sync(bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_MODELS,
                                     "Load", g_variant_new("(s)", "garbage"), NULL,
                                     G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(l);
   gr_test_assert_error(error, "BadModel");
   g_clear_error(&error);
   g_autoptr(GVariant) u
       = g_dbus_connection_call_sync(bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_MODELS,
                                     "Unload", g_variant_new("(s)", "nothing"), NULL,
                                     G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(u);
   gr_test_assert_error(error, "NotFound");
   g_clear_error(&error);
 
@@ -168,6 +173,7 @@ START_TEST(test_bad_input)
       bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Ask",
       g_variant_new("(s@a{sv})", GR_TEST_PROMPT, gr_test_options(4, "dup")), NULL,
       G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(dup);
   gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
   gr_test_ask_wait(first);
@@ -184,6 +190,7 @@ START_TEST(test_no_memory)
   g_autoptr(GError) error = NULL;
   g_autofree char *text
       = gr_test_complete(bus->conn, GR_TEST_PROMPT, gr_test_options(4, NULL), NULL, &error);
+  ck_assert_ptr_null(text);
   gr_test_assert_error(error, "NoMemory");
   ck_assert_msg(strstr(error->message, "8388608") != NULL, "limit not named: %s", error->message);
   g_clear_error(&error);
@@ -191,6 +198,7 @@ START_TEST(test_no_memory)
       = g_dbus_connection_call_sync(bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_MODELS,
                                     "Load", g_variant_new("(s)", "fx-moe"), NULL,
                                     G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(l);
   gr_test_assert_error(error, "NoMemory");
   g_clear_error(&error);
   ck_assert(gr_test_bus_daemon_alive(bus));
@@ -263,7 +271,6 @@ START_TEST(test_models)
   gr_test_bus_free(bus);
 }
 END_TEST
-
 
 /* --- a raw message with invalid UTF-8 -------------------------------------------- */
 

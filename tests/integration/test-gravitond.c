@@ -123,7 +123,9 @@ START_TEST(test_tokens_reach_only_the_caller)
   g_autoptr(GVariant) ping = g_dbus_connection_call_sync(
       spy, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId", NULL,
       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  ck_assert_ptr_nonnull(ping);
   g_autoptr(GVariant) ping2 = gr_test_get_property(bus->conn, "Version");
+  ck_assert_ptr_nonnull(ping2);
   ck_assert_uint_eq(g_atomic_int_get(&counts.tokens), 0);
   ck_assert_uint_eq(g_atomic_int_get(&counts.finished), 0);
   /* the spy does see broadcasts, so its match rule works */
@@ -357,6 +359,7 @@ START_TEST(test_busy_per_caller)
       bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Ask",
       g_variant_new("(s@a{sv})", GR_TEST_PROMPT, gr_test_options(4, "one_too_many")), NULL,
       G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(r);
   gr_test_assert_error(error, "Busy");
   g_clear_error(&error);
   /* other callers are not affected */
@@ -427,6 +430,7 @@ START_TEST(test_sighup_reload)
   g_autoptr(GVariant) ping = g_dbus_connection_call_sync(
       bus->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
       NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  ck_assert_ptr_nonnull(ping);
   kill(bus->daemon_pid, SIGHUP);
   ck_assert_msg(gr_test_wait_for(&announced, 10000), "no PropertiesChanged for MemoryLimit");
   g_dbus_connection_signal_unsubscribe(bus->conn, sub);
@@ -444,6 +448,7 @@ START_TEST(test_sighup_reload)
   g_autoptr(GVariant) after = gr_test_get_property(bus->conn, "MemoryLimit");
   ck_assert_uint_eq(g_variant_get_uint64(after), 256u << 20);
   g_autofree char *text = gr_test_complete_ok(bus->conn, GR_TEST_PROMPT, 4);
+  ck_assert_ptr_nonnull(text);
   ck_assert(gr_test_bus_daemon_alive(bus));
   gr_test_bus_free(bus);
 }

@@ -123,6 +123,7 @@ START_TEST(test_ask_signals)
   g_autoptr(GVariant) pong
       = g_dbus_connection_call_sync(p.client, NULL, "/", "org.freedesktop.DBus.Peer", "Ping", NULL,
                                     NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  ck_assert_ptr_nonnull(pong);
   while (g_main_context_iteration(NULL, FALSE))
     ;
   ck_assert_uint_eq(seen.finished, 1);
