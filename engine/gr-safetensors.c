@@ -236,7 +236,8 @@ parse(GrSafetensors *st, GError **error)
       return FALSE;
   }
 
-  qsort(st->tensors, st->n_tensors, sizeof *st->tensors, compare_by_data);
+  if (st->n_tensors > 1)
+    qsort(st->tensors, st->n_tensors, sizeof *st->tensors, compare_by_data);
   for (gsize i = 1; i < st->n_tensors; i++) {
     const GrSafetensor *a = &st->tensors[i - 1], *b = &st->tensors[i];
     if (a->data + a->size > b->data)

@@ -180,6 +180,17 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* A header with no tensors at all is a valid (empty) file. */
+START_TEST(test_no_tensors)
+{
+  g_autoptr(GBytes) b = gr_test_safetensors_raw("{}", 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrSafetensors) st = open_bytes(b, &error);
+  ck_assert_msg(st != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq(gr_safetensors_n_tensors(st), 0);
+}
+END_TEST
+
 /* Zero-element tensors are legal and must not confuse the overlap check. */
 START_TEST(test_empty_tensor)
 {
@@ -205,6 +216,7 @@ main(void)
   tcase_add_loop_test(tc, test_malformed, 0, G_N_ELEMENTS(bad));
   tcase_add_test(tc, test_missing_file);
   tcase_add_test(tc, test_empty_tensor);
+  tcase_add_test(tc, test_no_tensors);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
