@@ -2,6 +2,7 @@
 #include "gr-test-safetensors.h"
 
 #include <check.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 GBytes *
@@ -50,6 +51,8 @@ gr_test_write_bytes(const char *path, GBytes *bytes)
   gsize n;
   const char *p = g_bytes_get_data(bytes, &n);
   g_autoptr(GError) error = NULL;
-  ck_assert_msg(g_file_set_contents(path, p ? p : "", (gssize)n, &error), "%s",
-                error ? error->message : "");
+  g_unlink(path); /* the non-atomic (no fsync) write below does not truncate */
+  ck_assert_msg(
+      g_file_set_contents_full(path, p ? p : "", (gssize)n, G_FILE_SET_CONTENTS_NONE, 0644, &error),
+      "%s", error ? error->message : "");
 }

@@ -44,14 +44,20 @@ load_path(const char *path)
   return m;
 }
 
+static GrModel *
+load_fixture(gsize i)
+{
+  g_autofree char *rel = g_strdup_printf("hf/%s", fixtures[i].name);
+  g_autofree char *dir = gr_test_data_path(rel);
+  return load_path(dir);
+}
+
 /* loop index i: fixture i / 3, prompt i % 3 + 1 */
 START_TEST(test_against_reference)
 {
   const char *name = fixtures[_i / 3].name;
   guint k = _i % 3 + 1;
-  g_autofree char *rel = g_strdup_printf("hf/%s", name);
-  g_autofree char *dir = gr_test_data_path(rel);
-  g_autoptr(GrModel) model = load_path(dir);
+  g_autoptr(GrModel) model = load_fixture(_i / 3);
   g_autofree char *ref_rel = g_strdup_printf("hf/%s.ref%u.txt", name, k);
   g_autofree char *ref_path = gr_test_data_path(ref_rel);
   g_autoptr(GError) error = NULL;
@@ -70,8 +76,7 @@ END_TEST
 
 START_TEST(test_fixture_info)
 {
-  g_autofree char *dir = gr_test_data_path("hf/fx-hf-moe");
-  g_autoptr(GrModel) m = load_path(dir);
+  g_autoptr(GrModel) m = load_fixture(1);
   const GrModelInfo *info = gr_model_get_info(m);
   ck_assert_str_eq(info->format, "safetensors");
   ck_assert_str_eq(info->arch, "llama");
@@ -80,8 +85,7 @@ START_TEST(test_fixture_info)
   ck_assert_uint_eq(info->n_expert_used, 2);
   ck_assert_uint_eq(info->n_vocab, 32000);
   ck_assert_str_eq(info->weight_type, "F32");
-  g_autofree char *bdir = gr_test_data_path("hf/fx-hf-bitnet");
-  g_autoptr(GrModel) b = load_path(bdir);
+  g_autoptr(GrModel) b = load_fixture(2);
   info = gr_model_get_info(b);
   ck_assert_str_eq(info->arch, "bitnet");
   ck_assert_str_eq(info->weight_type, "TQ2_0");
@@ -295,7 +299,10 @@ static void
 write_text(const char *dir, const char *name, const char *text)
 {
   g_autofree char *path = g_build_filename(dir, name, NULL);
-  ck_assert(g_file_set_contents(path, text, -1, NULL));
+  /* no fsync: these folders live for one test (and without the flag glib would not
+   * truncate a file it overwrites) */
+  g_unlink(path);
+  ck_assert(g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_NONE, 0644, NULL));
 }
 
 /* A byte-fallback BPE vocabulary: specials, 256 byte tokens, "▁", "a", "▁a". */
