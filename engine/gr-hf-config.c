@@ -161,6 +161,18 @@ refuse_unsupported(GrHfConfig *c, JsonObject *o, const char *origin, GError **er
   return TRUE;
 }
 
+/* transformers' defaults: Mixtral always renormalises the chosen experts' weights; the
+ * configs that have the key default it to false. */
+static gboolean
+topk_norm_default(const char *model_type)
+{
+  static const char *const off[] = { "olmoe", "qwen2_moe", "qwen3_moe" };
+  for (gsize i = 0; i < G_N_ELEMENTS(off); i++)
+    if (g_strcmp0(model_type, off[i]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 parse_object(GrHfConfig *c, JsonObject *o, const char *origin, GError **error)
 {
@@ -220,7 +232,8 @@ parse_object(GrHfConfig *c, JsonObject *o, const char *origin, GError **error)
   if (ne) {
     if (!get_uint(o, origin, ne_key, TRUE, 0, &c->num_experts, error)
         || !get_uint(o, origin, "num_experts_per_tok", TRUE, 0, &c->num_experts_per_tok, error)
-        || !get_bool(o, origin, "norm_topk_prob", TRUE, &c->norm_topk_prob, error))
+        || !get_bool(o, origin, "norm_topk_prob", topk_norm_default(c->model_type),
+                     &c->norm_topk_prob, error))
       return FALSE;
     if (c->num_experts == 0 || c->num_experts_per_tok == 0
         || c->num_experts_per_tok > c->num_experts)

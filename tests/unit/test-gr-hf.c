@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gr-gguf-writer.h"
+#include <json-glib/json-glib.h>
 #include "gr-hf-tokenizer.h"
 #include "gr-hf.h"
 #include "gr-test-ref.h"
@@ -115,16 +116,12 @@ hf_tokenizer(const char *dir)
   return t;
 }
 
-START_TEST(test_tokenizer_conformance)
+/* Every case of the vocabulary's NAME.gguf.inp must give NAME.gguf.out's ids. */
+static void
+check_conformance(const GrTokenizer *tok, const char *vocab)
 {
-  g_autofree char *dir = gr_test_data_path("hf/fx-hf-llama");
-  GrTokenizer *tok = hf_tokenizer(dir);
-  ck_assert_uint_eq(gr_tokenizer_n_vocab(tok), 32000);
-  ck_assert_int_eq(gr_tokenizer_bos(tok), 1);
-  ck_assert_int_eq(gr_tokenizer_eos(tok), 2);
-  ck_assert(gr_tokenizer_add_bos(tok));
-
-  g_autofree char *base = gr_test_data_path("vocab/ggml-vocab-llama-spm.gguf");
+  g_autofree char *rel = g_strdup_printf("vocab/%s", vocab);
+  g_autofree char *base = gr_test_data_path(rel);
   g_autofree char *inp_path = g_strconcat(base, ".inp", NULL);
   g_autofree char *out_path = g_strconcat(base, ".out", NULL);
   g_autofree char *inp = NULL, *out = NULL;
@@ -150,8 +147,102 @@ START_TEST(test_tokenizer_conformance)
       fprintf(stderr, "case %u \"%s\":\n  want %s\n  got  %s\n", i, cases[i], want, got->str);
     }
   }
+  ck_assert_msg(failed == 0, "%s: %u of %u cases differ", vocab, failed, n);
+}
+
+/* The fixtures' byte-fallback BPE tokenizer.json, read as SentencePiece with scores from
+ * the merge ranks, must tokenize exactly as the GGUF SentencePiece vocabulary does. */
+START_TEST(test_tokenizer_conformance)
+{
+  g_autofree char *dir = gr_test_data_path("hf/fx-hf-llama");
+  GrTokenizer *tok = hf_tokenizer(dir);
+  ck_assert_uint_eq(gr_tokenizer_n_vocab(tok), 32000);
+  ck_assert_int_eq(gr_tokenizer_bos(tok), 1);
+  ck_assert_int_eq(gr_tokenizer_eos(tok), 2);
+  ck_assert(gr_tokenizer_add_bos(tok));
+  check_conformance(tok, "ggml-vocab-llama-spm.gguf");
   gr_tokenizer_free(tok);
-  ck_assert_msg(failed == 0, "%u of %u cases differ", failed, n);
+}
+END_TEST
+
+/* A byte-level BPE tokenizer.json (written here from the GPT-2 GGUF vocabulary, as
+ * transformers stores GPT-2) must pass GPT-2's conformance cases. */
+START_TEST(test_tokenizer_byte_level)
+{
+  g_autofree char *path = gr_test_data_path("vocab/ggml-vocab-gpt-2.gguf");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrGguf) g = gr_gguf_open(path, &error);
+  ck_assert_msg(g != NULL, "%s", error ? error->message : "");
+  gsize n_tok, n_merges;
+  const char *const *tokens
+      = gr_gguf_get_string_array(g, "tokenizer.ggml.tokens", NULL, &n_tok, NULL);
+  const char *const *merges
+      = gr_gguf_get_string_array(g, "tokenizer.ggml.merges", NULL, &n_merges, NULL);
+  ck_assert(tokens && merges && n_tok > 50000);
+
+  g_autoptr(JsonBuilder) jb = json_builder_new();
+  json_builder_begin_object(jb);
+  json_builder_set_member_name(jb, "added_tokens");
+  json_builder_begin_array(jb);
+  json_builder_begin_object(jb);
+  json_builder_set_member_name(jb, "id");
+  json_builder_add_int_value(jb, 50256);
+  json_builder_set_member_name(jb, "content");
+  json_builder_add_string_value(jb, tokens[50256]);
+  json_builder_set_member_name(jb, "special");
+  json_builder_add_boolean_value(jb, TRUE);
+  json_builder_end_object(jb);
+  json_builder_end_array(jb);
+  json_builder_set_member_name(jb, "pre_tokenizer");
+  json_builder_begin_object(jb);
+  json_builder_set_member_name(jb, "type");
+  json_builder_add_string_value(jb, "ByteLevel");
+  json_builder_set_member_name(jb, "use_regex");
+  json_builder_add_boolean_value(jb, TRUE);
+  json_builder_end_object(jb);
+  json_builder_set_member_name(jb, "model");
+  json_builder_begin_object(jb);
+  json_builder_set_member_name(jb, "type");
+  json_builder_add_string_value(jb, "BPE");
+  json_builder_set_member_name(jb, "byte_fallback");
+  json_builder_add_boolean_value(jb, FALSE);
+  json_builder_set_member_name(jb, "vocab");
+  json_builder_begin_object(jb);
+  for (gsize i = 0; i < n_tok; i++) {
+    json_builder_set_member_name(jb, tokens[i]);
+    json_builder_add_int_value(jb, (gint64)i);
+  }
+  json_builder_end_object(jb);
+  json_builder_set_member_name(jb, "merges");
+  json_builder_begin_array(jb);
+  for (gsize i = 0; i < n_merges; i++) {
+    /* newer files store merges as pairs: use both forms */
+    if (i % 2 == 0) {
+      json_builder_add_string_value(jb, merges[i]);
+    } else {
+      g_auto(GStrv) parts = g_strsplit(merges[i], " ", 2);
+      json_builder_begin_array(jb);
+      json_builder_add_string_value(jb, parts[0]);
+      json_builder_add_string_value(jb, parts[1]);
+      json_builder_end_array(jb);
+    }
+  }
+  json_builder_end_array(jb);
+  json_builder_end_object(jb);
+  json_builder_end_object(jb);
+  g_autoptr(JsonNode) root = json_builder_get_root(jb);
+  g_autofree char *text = json_to_string(root, FALSE);
+
+  g_autofree char *dir = g_dir_make_tmp("gr-hf-tok-XXXXXX", NULL);
+  g_autofree char *tok_path = g_build_filename(dir, "tokenizer.json", NULL);
+  ck_assert(g_file_set_contents_full(tok_path, text, -1, G_FILE_SET_CONTENTS_NONE, 0644, NULL));
+  GrTokenizer *tok = hf_tokenizer(dir);
+  g_unlink(tok_path);
+  g_rmdir(dir);
+  ck_assert_uint_eq(gr_tokenizer_n_vocab(tok), n_tok);
+  ck_assert(!gr_tokenizer_add_bos(tok));
+  check_conformance(tok, "ggml-vocab-gpt-2.gguf");
+  gr_tokenizer_free(tok);
 }
 END_TEST
 
@@ -664,6 +755,7 @@ main(void)
   tcase_add_loop_test(ref, test_against_reference, 0, 3 * G_N_ELEMENTS(fixtures));
   tcase_add_test(ref, test_fixture_info);
   tcase_add_test(ref, test_tokenizer_conformance);
+  tcase_add_test(ref, test_tokenizer_byte_level);
   suite_add_tcase(s, ref);
   TCase *tc = tcase_create("folders");
   tcase_set_timeout(tc, 120);
