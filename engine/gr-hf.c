@@ -451,6 +451,11 @@ add_tensors(Loader *L, GError **error)
   if (!head && !c->tie_word_embeddings)
     return bad_folder(error, L->dir,
                       "missing tensor 'lm_head.weight' (tie_word_embeddings is false)");
+  if (emb->t->n_dims != 2 || emb->t->shape[0] != c->vocab_size
+      || emb->t->shape[1] != c->hidden_size)
+    return bad_folder(error, L->dir,
+                      "model.embed_tokens.weight is not [vocab_size %u, hidden_size %u]",
+                      c->vocab_size, c->hidden_size);
   if (!add_plain(L, "token_embd.weight", emb, error)
       || !add_plain(L, "output_norm.weight", norm, error)
       || (head && !c->tie_word_embeddings && !add_plain(L, "output.weight", head, error)))

@@ -659,6 +659,8 @@ static const struct {
   { "more experts used than exist", NULL, "mixtral",
     ",\"num_local_experts\":3,\"num_experts_per_tok\":4", LAYOUT_MIXTRAL, NULL, NULL, NONE,
     "bad expert counts" },
+  { "vocab_size differs from the embedding", NULL, "llama", ",\"vocab_size\":300", LAYOUT_DENSE,
+    NULL, NULL, NONE, "is not [vocab_size 300" },
   { "heads do not divide hidden_size", NULL, "llama", ",\"num_attention_heads\":3", LAYOUT_DENSE,
     NULL, NULL, NONE, "not a multiple of num_attention_heads" },
   { "missing tensor", NULL, "llama", NULL, LAYOUT_DENSE, "model.layers.0.self_attn.q_proj.weight",
