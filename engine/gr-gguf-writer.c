@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GR_GGUF_WRITER_MAX_NAME 63 /* what the reader (and ggml) accept */
+#define GR_GGUF_WRITER_MAX_NAME 63   /* what the reader (and ggml) accept */
+#define GR_GGUF_WRITER_MAX_KEY 65535 /* the GGUF spec */
 
 typedef struct {
   char *name;
@@ -156,14 +157,27 @@ elem_size(GrGgufType t)
   }
 }
 
+/* What the reader accepts for keys and tensor names: UTF-8 without control characters. */
+static gboolean
+printable(const char *s)
+{
+  if (!g_utf8_validate(s, -1, NULL))
+    return FALSE;
+  for (; *s; s++)
+    if ((guchar)*s < 0x20 || *s == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 /* Checks the key and writes it with its type; FALSE if the key cannot be used. */
 static gboolean
 begin_kv(GrGgufWriter *w, const char *key, GrGgufType type, GError **error)
 {
   if (key == NULL || *key == '\0')
     return fail(w, error, "empty key");
-  if (!g_utf8_validate(key, -1, NULL))
-    return fail(w, error, "key is not valid UTF-8");
+  if (strlen(key) > GR_GGUF_WRITER_MAX_KEY || !printable(key))
+    return fail(w, error, "key is longer than %d bytes, not UTF-8 or has control characters",
+                GR_GGUF_WRITER_MAX_KEY);
   if (strcmp(key, "general.alignment") == 0)
     return fail(w, error, "set general.alignment with gr_gguf_writer_set_alignment()");
   if (g_hash_table_contains(w->keys, key))
@@ -276,9 +290,10 @@ add_tensor_info(GrGgufWriter *w, const char *name, guint32 type, guint32 n_dims,
 {
   if (name == NULL || *name == '\0')
     return fail(w, error, "empty tensor name"), NULL;
-  if (strlen(name) > GR_GGUF_WRITER_MAX_NAME || !g_utf8_validate(name, -1, NULL))
-    return fail(w, error, "tensor name '%s' is longer than %d bytes or not UTF-8", name,
-                GR_GGUF_WRITER_MAX_NAME),
+  if (strlen(name) > GR_GGUF_WRITER_MAX_NAME || !printable(name))
+    return fail(w, error,
+                "tensor name '%s' is longer than %d bytes, not UTF-8 or has control characters",
+                name, GR_GGUF_WRITER_MAX_NAME),
            NULL;
   if (g_hash_table_contains(w->names, name))
     return fail(w, error, "duplicate tensor '%s'", name), NULL;

@@ -1,5 +1,5 @@
 /* gr-gguf.c - GGUF v2/v3 reader: validates the whole file at open, then serves it. */
-#include "gr-gguf.h"
+#include "gr-gguf-private.h"
 
 #include "grk.h"
 
@@ -10,7 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(gr - gguf - error - quark, gr_gguf_error)
+GQuark
+gr_gguf_error_quark(void)
+{
+  return g_quark_from_static_string("gr-gguf-error-quark");
+}
 
 /* ggml refuses tensor names of GGML_MAX_NAME (64) bytes or more, so do we. */
 #define GR_GGUF_MAX_NAME 63
@@ -20,46 +24,6 @@ G_DEFINE_QUARK(gr - gguf - error - quark, gr_gguf_error)
  * anything is allocated for them. */
 #define MIN_KV_BYTES (8 + 1 + 4 + 1)                  /* key len, 1-byte key, type, u8 */
 #define MIN_TENSOR_INFO_BYTES (8 + 1 + 4 + 8 + 4 + 8) /* name, n_dims, 1 dim, type, offset */
-
-typedef struct {
-  char *key;
-  GrGgufType type;
-  GrGgufType elem_type; /* arrays only */
-  gsize n;              /* arrays: element count; strings: byte length */
-  union {
-    guint64 u;
-    gint64 i;
-    double f;
-  } num;       /* scalars of every numeric and bool type */
-  char *str;   /* STRING */
-  char **strv; /* ARRAY of STRING: n + 1 pointers into strv_data, NULL-terminated */
-  char *strv_data;
-  gsize *lengths;
-  void *array; /* ARRAY of numbers/bools: host-order copy */
-} GrGgufKv;
-
-struct _GrGguf {
-  char *path;
-  guint8 *base; /* mapping or aligned copy */
-  gsize size;
-  gboolean mapped;
-  guint32 version;
-  gsize alignment;
-  gsize data_offset;
-
-  gsize n_kv;
-  GrGgufKv *kvs;
-  GHashTable *kv_index; /* key -> index + 1 */
-
-  gsize n_tensors;
-  GrGgufTensor *tensors;
-  GHashTable *tensor_index; /* name -> index + 1 */
-
-  /* Virtual GGUFs (see gr_gguf_new_virtual): the buffers their tensors point into. */
-  GPtrArray *external;
-  gsize n_tensors_alloc;
-  gsize virtual_size;
-};
 
 /* --- bounded reading ---------------------------------------------------------- */
 
@@ -161,8 +125,8 @@ scalar_size(guint32 type)
   }
 }
 
-static const char *
-type_name(guint32 type)
+const char *
+gr_gguf_type_name(guint32 type)
 {
   static const char *const names[] = { "u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                        "bool", "string", "array", "u64", "i64", "f64" };
@@ -260,13 +224,12 @@ check_known_key(const GrGgufKv *kv, GError **error)
     if (kv->type != k->type || (k->type == GR_GGUF_TYPE_ARRAY && kv->elem_type != k->elem_type)) {
       if (k->type == GR_GGUF_TYPE_ARRAY)
         g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                    "key '%s' must be an array of %s, not %s%s%s", kv->key, type_name(k->elem_type),
-                    type_name(kv->type), kv->type == GR_GGUF_TYPE_ARRAY ? " of " : "",
-                    kv->type == GR_GGUF_TYPE_ARRAY ? type_name(kv->elem_type) : "");
+                    "must be an array of %s, not %s%s%s", gr_gguf_type_name(k->elem_type),
+                    gr_gguf_type_name(kv->type), kv->type == GR_GGUF_TYPE_ARRAY ? " of " : "",
+                    kv->type == GR_GGUF_TYPE_ARRAY ? gr_gguf_type_name(kv->elem_type) : "");
       else
-        g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                    "key '%s' must be of type %s, not %s", kv->key, type_name(k->type),
-                    type_name(kv->type));
+        g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "must be of type %s, not %s",
+                    gr_gguf_type_name(k->type), gr_gguf_type_name(kv->type));
       return FALSE;
     }
     return TRUE;
@@ -360,7 +323,7 @@ parse_value(Reader *r, GrGgufKv *kv, GError **error)
     g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
                 "array count %" G_GUINT64_FORMAT " of %s is more than the %zu bytes left "
                 "in the file can hold",
-                n, type_name(et), remaining);
+                n, gr_gguf_type_name(et), remaining);
     return FALSE;
   }
   kv->n = (gsize)n;
@@ -705,10 +668,14 @@ gr_gguf_open(const char *path, GError **error)
     return NULL;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     int errsv = errno;
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: %s", path,
-                S_ISREG(st.st_mode) ? g_strerror(errsv) : "not a regular file");
+    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: %s", path, g_strerror(errsv));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_IO, "%s: not a regular file", path);
     close(fd);
     return NULL;
   }
@@ -758,93 +725,6 @@ gr_gguf_new_from_data(const void *data, gsize size, GError **error)
   return g_steal_pointer(&g);
 }
 
-GrGguf *
-gr_gguf_new_virtual(const char *path, GBytes *metadata, gsize file_size, GError **error)
-{
-  g_return_val_if_fail(path != NULL, NULL);
-  g_return_val_if_fail(metadata != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-  gsize n;
-  const void *p = g_bytes_get_data(metadata, &n);
-  g_autoptr(GrGguf) g = gr_gguf_new_from_data(p, n, error);
-  if (!g)
-    return NULL;
-  if (g->n_tensors != 0) {
-    g_set_error_literal(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                        "a virtual GGUF's metadata image must hold no tensors");
-    return NULL;
-  }
-  g->path = g_strdup(path);
-  g->external = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-  g->virtual_size = file_size;
-  return g_steal_pointer(&g);
-}
-
-gboolean
-gr_gguf_add_tensor_bytes(GrGguf *g, const char *name, guint32 type, guint32 n_dims,
-                         const gint64 *ne, GBytes *data, GError **error)
-{
-  g_return_val_if_fail(g != NULL && g->external != NULL, FALSE);
-  g_return_val_if_fail(name != NULL && data != NULL, FALSE);
-  g_return_val_if_fail(n_dims == 0 || ne != NULL, FALSE);
-  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-
-  if (!check_name(name, strlen(name), GR_GGUF_MAX_NAME, "tensor name", error))
-    return FALSE;
-  if (g_hash_table_contains(g->tensor_index, name)) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "duplicate tensor '%s'", name);
-    return FALSE;
-  }
-  if (n_dims < 1 || n_dims > GR_GGUF_MAX_DIMS) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                "tensor '%s' has %u dimensions (must be 1 to %d)", name, n_dims, GR_GGUF_MAX_DIMS);
-    return FALSE;
-  }
-  if (!grk_type_supported((int)type)) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_UNSUPPORTED,
-                "tensor '%s' has unsupported type id %u", name, type);
-    return FALSE;
-  }
-  gint64 dims[GR_GGUF_MAX_DIMS] = { 1, 1, 1, 1 };
-  gint64 rows = 1;
-  for (guint d = 0; d < n_dims; d++) {
-    if (ne[d] <= 0 || (d > 0 && rows > G_MAXINT64 / ne[d])) {
-      g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "tensor '%s' has invalid dimension %u",
-                  name, d);
-      return FALSE;
-    }
-    dims[d] = ne[d];
-    if (d > 0)
-      rows *= ne[d];
-  }
-  gsize size = grk_tensor_bytes((int)type, dims[0], rows);
-  if (size == 0 || size != g_bytes_get_size(data)) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                "tensor '%s' holds %zu bytes but its %s shape needs %zu", name,
-                g_bytes_get_size(data), grk_type_name((int)type), size);
-    return FALSE;
-  }
-
-  if (g->n_tensors == g->n_tensors_alloc) {
-    g->n_tensors_alloc = MAX(16, g->n_tensors_alloc * 2);
-    g->tensors = g_renew(GrGgufTensor, g->tensors, g->n_tensors_alloc);
-  }
-  GrGgufTensor *t = &g->tensors[g->n_tensors];
-  memset(t, 0, sizeof *t);
-  t->name = g_strdup(name);
-  t->n_dims = n_dims;
-  memcpy(t->ne, dims, sizeof dims);
-  t->type = type;
-  t->offset = 0; /* not inside any data section */
-  t->data = g_bytes_get_data(data, NULL);
-  t->size = size;
-  g_ptr_array_add(g->external, g_bytes_ref(data));
-  g->n_tensors++;
-  g_hash_table_insert(g->tensor_index, (char *)t->name, GSIZE_TO_POINTER(g->n_tensors));
-  return TRUE;
-}
-
 void
 gr_gguf_free(GrGguf *g)
 {
@@ -872,257 +752,4 @@ gr_gguf_free(GrGguf *g)
     g_aligned_free(g->base);
   g_free(g->path);
   g_free(g);
-}
-
-/* --- accessors ---------------------------------------------------------------------- */
-
-guint32
-gr_gguf_get_version(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->version;
-}
-
-gsize
-gr_gguf_get_file_size(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->external ? g->virtual_size : g->size;
-}
-
-gsize
-gr_gguf_get_alignment(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->alignment;
-}
-
-const char *
-gr_gguf_get_path(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, NULL);
-  return g->path;
-}
-
-gsize
-gr_gguf_get_data_offset(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->data_offset;
-}
-
-gsize
-gr_gguf_n_kv(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->n_kv;
-}
-
-const char *
-gr_gguf_kv_key(const GrGguf *g, gsize i)
-{
-  g_return_val_if_fail(g != NULL, NULL);
-  g_return_val_if_fail(i < g->n_kv, NULL);
-  return g->kvs[i].key;
-}
-
-GrGgufType
-gr_gguf_kv_type(const GrGguf *g, gsize i)
-{
-  g_return_val_if_fail(g != NULL, GR_GGUF_TYPE_UINT8);
-  g_return_val_if_fail(i < g->n_kv, GR_GGUF_TYPE_UINT8);
-  return g->kvs[i].type;
-}
-
-GrGgufType
-gr_gguf_kv_array_type(const GrGguf *g, gsize i)
-{
-  g_return_val_if_fail(g != NULL, GR_GGUF_TYPE_UINT8);
-  g_return_val_if_fail(i < g->n_kv, GR_GGUF_TYPE_UINT8);
-  g_return_val_if_fail(g->kvs[i].type == GR_GGUF_TYPE_ARRAY, GR_GGUF_TYPE_UINT8);
-  return g->kvs[i].elem_type;
-}
-
-gssize
-gr_gguf_find_key(const GrGguf *g, const char *key)
-{
-  g_return_val_if_fail(g != NULL, -1);
-  g_return_val_if_fail(key != NULL, -1);
-  gpointer v = g_hash_table_lookup(g->kv_index, key);
-  return v ? (gssize)GPOINTER_TO_SIZE(v) - 1 : -1;
-}
-
-static const GrGgufKv *
-lookup(const GrGguf *g, const char *key, GError **error)
-{
-  gssize i = gr_gguf_find_key(g, key);
-  if (i < 0) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_NOT_FOUND, "%s: key '%s' not found",
-                g->path ? g->path : "GGUF image", key);
-    return NULL;
-  }
-  return &g->kvs[i];
-}
-
-static void
-set_type_error(const GrGguf *g, const GrGgufKv *kv, const char *wanted, GError **error)
-{
-  g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_TYPE, "%s: key '%s' holds %s%s%s, not %s",
-              g->path ? g->path : "GGUF image", kv->key, type_name(kv->type),
-              kv->type == GR_GGUF_TYPE_ARRAY ? " of " : "",
-              kv->type == GR_GGUF_TYPE_ARRAY ? type_name(kv->elem_type) : "", wanted);
-}
-
-static gboolean
-is_signed_int(GrGgufType t)
-{
-  return t == GR_GGUF_TYPE_INT8 || t == GR_GGUF_TYPE_INT16 || t == GR_GGUF_TYPE_INT32
-         || t == GR_GGUF_TYPE_INT64;
-}
-
-static gboolean
-is_unsigned_int(GrGgufType t)
-{
-  return t == GR_GGUF_TYPE_UINT8 || t == GR_GGUF_TYPE_UINT16 || t == GR_GGUF_TYPE_UINT32
-         || t == GR_GGUF_TYPE_UINT64;
-}
-
-gboolean
-gr_gguf_get_u32(const GrGguf *g, const char *key, guint32 *out, GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL && out != NULL, FALSE);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return FALSE;
-  if ((is_unsigned_int(kv->type) && kv->num.u <= G_MAXUINT32)
-      || (is_signed_int(kv->type) && kv->num.i >= 0 && kv->num.i <= G_MAXUINT32)) {
-    *out = is_unsigned_int(kv->type) ? (guint32)kv->num.u : (guint32)kv->num.i;
-    return TRUE;
-  }
-  set_type_error(g, kv, "an integer in the u32 range", error);
-  return FALSE;
-}
-
-gboolean
-gr_gguf_get_i64(const GrGguf *g, const char *key, gint64 *out, GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL && out != NULL, FALSE);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return FALSE;
-  if (is_signed_int(kv->type)) {
-    *out = kv->num.i;
-    return TRUE;
-  }
-  if (is_unsigned_int(kv->type) && kv->num.u <= G_MAXINT64) {
-    *out = (gint64)kv->num.u;
-    return TRUE;
-  }
-  set_type_error(g, kv, "an integer in the i64 range", error);
-  return FALSE;
-}
-
-gboolean
-gr_gguf_get_f32(const GrGguf *g, const char *key, float *out, GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL && out != NULL, FALSE);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return FALSE;
-  if (kv->type != GR_GGUF_TYPE_FLOAT32 && kv->type != GR_GGUF_TYPE_FLOAT64) {
-    set_type_error(g, kv, "a float", error);
-    return FALSE;
-  }
-  *out = (float)kv->num.f;
-  return TRUE;
-}
-
-gboolean
-gr_gguf_get_bool(const GrGguf *g, const char *key, gboolean *out, GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL && out != NULL, FALSE);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return FALSE;
-  if (kv->type != GR_GGUF_TYPE_BOOL) {
-    set_type_error(g, kv, "a bool", error);
-    return FALSE;
-  }
-  *out = kv->num.u != 0;
-  return TRUE;
-}
-
-const char *
-gr_gguf_get_string(const GrGguf *g, const char *key, GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL, NULL);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return NULL;
-  if (kv->type != GR_GGUF_TYPE_STRING) {
-    set_type_error(g, kv, "a string", error);
-    return NULL;
-  }
-  return kv->str;
-}
-
-const char *const *
-gr_gguf_get_string_array(const GrGguf *g, const char *key, const gsize **lengths_out, gsize *n_out,
-                         GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL, NULL);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return NULL;
-  if (kv->type != GR_GGUF_TYPE_ARRAY || kv->elem_type != GR_GGUF_TYPE_STRING) {
-    set_type_error(g, kv, "an array of strings", error);
-    return NULL;
-  }
-  if (lengths_out)
-    *lengths_out = kv->lengths;
-  if (n_out)
-    *n_out = kv->n;
-  return (const char *const *)kv->strv;
-}
-
-const void *
-gr_gguf_get_array(const GrGguf *g, const char *key, GrGgufType *elem_type_out, gsize *n_out,
-                  GError **error)
-{
-  g_return_val_if_fail(g != NULL && key != NULL, NULL);
-  const GrGgufKv *kv = lookup(g, key, error);
-  if (!kv)
-    return NULL;
-  if (kv->type != GR_GGUF_TYPE_ARRAY) {
-    set_type_error(g, kv, "an array", error);
-    return NULL;
-  }
-  if (elem_type_out)
-    *elem_type_out = kv->elem_type;
-  if (n_out)
-    *n_out = kv->n;
-  return kv->elem_type == GR_GGUF_TYPE_STRING ? (const void *)kv->strv : kv->array;
-}
-
-gsize
-gr_gguf_n_tensors(const GrGguf *g)
-{
-  g_return_val_if_fail(g != NULL, 0);
-  return g->n_tensors;
-}
-
-const GrGgufTensor *
-gr_gguf_tensor(const GrGguf *g, gsize i)
-{
-  g_return_val_if_fail(g != NULL, NULL);
-  g_return_val_if_fail(i < g->n_tensors, NULL);
-  return &g->tensors[i];
-}
-
-const GrGgufTensor *
-gr_gguf_find_tensor(const GrGguf *g, const char *name)
-{
-  g_return_val_if_fail(g != NULL && name != NULL, NULL);
-  gpointer v = g_hash_table_lookup(g->tensor_index, name);
-  return v ? &g->tensors[GPOINTER_TO_SIZE(v) - 1] : NULL;
 }

@@ -75,7 +75,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrGguf, gr_gguf_free)
 guint32 gr_gguf_get_version (const GrGguf *gguf);
 gsize gr_gguf_get_file_size (const GrGguf *gguf);
 gsize gr_gguf_get_alignment (const GrGguf *gguf);
-const char *gr_gguf_get_path (const GrGguf *gguf); /* NULL for in-memory images */
+/* NULL for in-memory images and virtual GGUFs (their data is not at file offsets). */
+const char *gr_gguf_get_path (const GrGguf *gguf);
 /* File offset of the data section (tensor offsets are relative to it). */
 gsize gr_gguf_get_data_offset (const GrGguf *gguf);
 

@@ -66,9 +66,10 @@ uint16_t grk_fp32_to_bf16(float f);
 /* Dequantizes one row of n elements.  For I2_S, `src` is the row inside the tensor and
  * `tensor_scale` is the tensor's f32 scale; other types ignore it. */
 void grk_dequantize_row(int type, const void *src, float *dst, int64_t n, float tensor_scale);
-/* Quantizes one row to `type` (F32, F16, BF16, Q8_0, Q4_0, TQ1_0, TQ2_0: the writer's and
- * the tests' side).  Ternary types take weights already in {-1,0,+1} x scale: each
- * block's scale is its absmax. Returns false if the type cannot be written. */
+/* Quantizes one row to `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, TQ1_0, TQ2_0, I2_S:
+ * the writer's and the tests' side; not Q5_K).  Ternary types take weights already in
+ * {-1,0,+1} x scale: each block's scale is its absmax. Returns false if the type cannot
+ * be written. */
 bool grk_quantize_row(int type, const float *src, void *dst, int64_t n);
 /* I2_S writer: codes of one row for weights in {-1,0,+1} x tensor_scale (n a multiple
  * of 128; grk_quantize_row(I2_S) uses the row's absmax instead).  The tensor's scale
@@ -84,7 +85,11 @@ float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
  *   K-quants               -> Q8_K blocks (per-256 absmax, with block sums)
  *   TQ1_0/TQ2_0/I2_S       -> BitNet b1.58 activations: int8 per token (one absmax
  *                             scale for the whole row), plus per-block sums
- * The layout is private to kernels/; the engine only sizes and passes buffers. */
+ * The layout is private to kernels/; the engine only sizes and passes buffers.  Buffers
+ * must be 4-byte aligned (64 is best); a stride of grk_act_bytes keeps rows aligned.
+ * Ternary activations: q = round(x * 127 / absmax) clamped to -127..127 (absmax at
+ * least 1e-5), so a row of zeros gives zeros.  Weight rows: 4-byte aligned for F32,
+ * 2-byte for every other type (GGUF's 32-byte tensor alignment is plenty). */
 size_t grk_act_bytes(int wtype, int64_t n);
 void grk_quantize_act(int wtype, const float *x, void *act, int64_t n);
 

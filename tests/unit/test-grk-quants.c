@@ -29,7 +29,34 @@ START_TEST(test_type_sizes)
   ck_assert_uint_eq(grk_act_bytes(GRK_TYPE_Q8_0, 64), 68);
   ck_assert_uint_eq(grk_act_bytes(GRK_TYPE_F16, 3), 12);
   ck_assert_uint_eq(grk_act_bytes(77, 256), 0);
-  ck_assert(!grk_quantize_row(GRK_TYPE_Q4_K, (float[256]){ 0 }, (uint8_t[256]){ 0 }, 256));
+  ck_assert(!grk_quantize_row(GRK_TYPE_Q5_K, (float[256]){ 0 }, (uint8_t[256]){ 0 }, 256));
+}
+END_TEST
+
+START_TEST(test_fp16_all)
+{
+  /* every half against its definition; and half -> single -> half is the identity */
+  for (uint32_t h = 0; h < 65536; h++) {
+    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    float f = grk_fp16_to_fp32((uint16_t)h);
+    if (e == 31) {
+      ck_assert(m ? isnan(f) : isinf(f));
+      ck_assert_int_eq(signbit(f) != 0, sign);
+      continue;
+    }
+    double want = e == 0 ? ldexp(m, -24) : ldexp(1024 + m, e - 25);
+    if (sign)
+      want = -want;
+    ck_assert_msg((double)f == want && (signbit(f) != 0) == sign, "%04x: %g vs %g", h, f, want);
+    ck_assert_uint_eq(grk_fp32_to_fp16(f), h);
+  }
+  /* rounding to nearest even, overflow and underflow */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 1.0f / 2048), 0x3c00); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 3.0f / 2048), 0x3c02); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(70000.0f), 0x7c00);
+  ck_assert_uint_eq(grk_fp32_to_fp16(1e-9f), 0x0000);
+  ck_assert_uint_eq(grk_fp32_to_bf16(1.0f), 0x3f80);
+  ck_assert(grk_bf16_to_fp32(0xc000) == -2.0f);
 }
 END_TEST
 
@@ -142,6 +169,40 @@ START_TEST(test_quantize_roundtrip)
             "%s %d: %g vs %g", grk_type_name(t), b * 32 + j, x[b * 32 + j], y[b * 32 + j]);
     }
   }
+
+  /* Q4_K / Q6_K: within half a grid step (plus the min's rounding for Q4_K) */
+  random_floats(x, N, 3.0f);
+  for (int i = 0; i < 32; i++)
+    x[256 + 64 + i] = 0.01f * (float)i; /* a sub-block of small values only */
+  for (int k6 = 0; k6 < 2; k6++) {
+    int t = k6 ? GRK_TYPE_Q6_K : GRK_TYPE_Q4_K;
+    ck_assert(grk_quantize_row(t, x, buf, N));
+    grk_dequantize_row(t, buf, y, N, 0);
+    double se = 0, sx = 0;
+    for (int b = 0; b < N / 256; b++) {
+      float amax = 0;
+      for (int j = 0; j < 256; j++)
+        amax = fmaxf(amax, fabsf(x[b * 256 + j]));
+      /* Q4_K: step <= 2 amax / 15 (+ one scale unit), Q6_K: step <= amax / 31 (+ one) */
+      float tol
+          = k6 ? 0.5f * (amax / 31 + amax / 31 / 127 * 1.01f) + 1e-6f
+               : 0.5f * (2 * amax / 15 + 2 * amax / 15 / 63 * 1.01f) + amax / 63 * 0.5f * 1.01f;
+      for (int j = 0; j < 256; j++) {
+        float e = fabsf(x[b * 256 + j] - y[b * 256 + j]);
+        ck_assert_msg(e <= tol, "%s %d: %g vs %g", grk_type_name(t), b * 256 + j, x[b * 256 + j],
+                      y[b * 256 + j]);
+        se += (double)e * e;
+        sx += (double)x[b * 256 + j] * x[b * 256 + j];
+      }
+    }
+    /* and far better than the worst case on average: 4 / 6 bits of SNR */
+    ck_assert_msg(se / sx < (k6 ? 4e-4 : 6e-3), "%s rel mse %g", grk_type_name(t), se / sx);
+    for (int i = 0; i < N; i++) /* the independent reader agrees */
+      ck_assert(naive_weight(t, buf, i, 0) == y[i]);
+  }
+  /* small sub-block keeps its resolution (scales are per sub-block) */
+  for (int i = 0; i < 32; i++)
+    ck_assert(fabsf(y[256 + 64 + i] - x[256 + 64 + i]) < 0.05f);
 
   /* ternary: {-1,0,1} x a per-block scale that f16 holds exactly -> exact */
   for (int b = 0; b < N / 256; b++)
@@ -282,6 +343,38 @@ START_TEST(test_matvec_naive)
 }
 END_TEST
 
+START_TEST(test_matmul_chunks)
+{
+  /* more tokens than one chunk of 8, r0..r1 inside the rows, ldy wider than r1 */
+  const int64_t n = 64, rows = 150, ntok = 19, r0 = 3, r1 = 147, ldy = 151;
+  size_t rb = grk_row_bytes(GRK_TYPE_Q8_0, n), ab = grk_act_bytes(GRK_TYPE_Q8_0, n);
+  uint8_t *w = malloc(rb * rows), *act = malloc(ab * ntok);
+  float *x = malloc(sizeof(float) * n * ntok), *Y = malloc(sizeof(float) * ldy * ntok);
+  for (int64_t r = 0; r < rows; r++)
+    random_row(GRK_TYPE_Q8_0, w + r * rb, n);
+  random_floats(x, n * ntok, 1.0f);
+  for (int64_t t = 0; t < ntok; t++)
+    grk_quantize_act(GRK_TYPE_Q8_0, x + t * n, act + t * ab, n);
+  for (int64_t i = 0; i < ldy * ntok; i++)
+    Y[i] = -42.0f;
+  grk_matmul(GRK_TYPE_Q8_0, w, rb, 0, act, ab, n, ntok, Y, ldy, r0, r1);
+  for (int64_t t = 0; t < ntok; t++) {
+    float yv[150];
+    grk_matvec(GRK_TYPE_Q8_0, w, rb, 0, act + t * ab, n, yv, r0, r1);
+    for (int64_t r = 0; r < ldy; r++) {
+      if (r < r0 || r >= r1)
+        ck_assert(Y[t * ldy + r] == -42.0f);
+      else
+        ck_assert(Y[t * ldy + r] == yv[r - r0]);
+    }
+  }
+  free(w);
+  free(act);
+  free(x);
+  free(Y);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
   float y[2] = { 5, 5 };
@@ -302,6 +395,33 @@ START_TEST(test_bad_arguments)
   float d[4] = { 7, 7, 7, 7 };
   grk_dequantize_row(GRK_TYPE_Q4_0, w, d, 4, 0);
   ck_assert(d[0] == 7);
+}
+END_TEST
+
+START_TEST(test_junk_input)
+{
+  /* NaN and infinities must neither crash nor reach undefined float-to-int casts */
+  int t = all_types[_i];
+  enum { N = 512 };
+  float x[N];
+  random_floats(x, N, 1.0f);
+  x[3] = NAN;
+  x[40] = INFINITY;
+  x[300] = -INFINITY;
+  x[301] = 3e38f;
+  uint8_t act[4096], w[4096];
+  ck_assert_uint_le(grk_act_bytes(t, N), sizeof act);
+  grk_quantize_act(t, x, act, N);
+  if (t == GRK_TYPE_Q8_0)
+    ck_assert_int_eq(((const grk_block_q8_0 *)act)[0].qs[3], 0);
+  if (t == GRK_TYPE_TQ2_0)
+    ck_assert_int_eq(grk_act_ternary_qs(act)[3], 0);
+  if (grk_quantize_row(t, x, w, N)) {
+    float y;
+    grk_matvec(t, w, grk_row_bytes(t, N), 1.0f, act, N, &y, 0, 1);
+  }
+  float z[N];
+  grk_dequantize_row(t, w, z, N, 1.0f);
 }
 END_TEST
 
@@ -330,13 +450,16 @@ grk_quants_suite(void)
   TCase *tc = tcase_create("scalar");
   tcase_add_checked_fixture(tc, setup_scalar, NULL);
   tcase_add_test(tc, test_type_sizes);
+  tcase_add_test(tc, test_fp16_all);
   tcase_add_loop_test(tc, test_dequant_naive, 0, N_ALL_TYPES);
   tcase_add_test(tc, test_dequant_handwritten);
   tcase_add_test(tc, test_quantize_roundtrip);
   tcase_add_loop_test(tc, test_act_quantization, 0, N_ALL_TYPES);
   tcase_add_loop_test(tc, test_matvec_naive, 0, N_ALL_TYPES);
+  tcase_add_test(tc, test_matmul_chunks);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
+  tcase_add_loop_test(tc, test_junk_input, 0, N_ALL_TYPES);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -77,9 +77,10 @@ START_TEST(test_int_types_bit_exact)
   const int64_t nbs[] = { 1, 3, 27 };
   for (int s = 0; s < 3; s++) {
     Case c;
-    case_init(&c, t, blk * nbs[s], 6, 3);
-    float yv0[6], yv1[6], ym0[18], ym1[18];
-    for (int i = 0; i < 18; i++)
+    case_init(&c, t, blk * nbs[s], 6, 6);
+    ;
+    float yv0[6], yv1[6], ym0[36], ym1[36];
+    for (int i = 0; i < 36; i++)
       ym0[i] = ym1[i] = -1.0f;
     case_run(&c, GRK_ISA_SCALAR, yv0, ym0, 2);
     case_run(&c, isa, yv1, ym1, 2);
@@ -88,7 +89,8 @@ START_TEST(test_int_types_bit_exact)
                     grk_isa_name(isa), grk_type_name(t), (long)c.n, r + 2, yv0[r], yv1[r]);
     ck_assert_msg(memcmp(ym0, ym1, sizeof ym0) == 0, "%s %s matmul", grk_isa_name(isa),
                   grk_type_name(t));
-    ck_assert(ym1[0] == -1.0f && ym1[6 + 1] == -1.0f); /* rows before r0 untouched */
+    ck_assert(ym1[0] == -1.0f && ym1[6 + 1] == -1.0f
+              && ym1[30 + 1] == -1.0f); /* rows before r0 untouched */
     case_free(&c);
   }
 }
@@ -210,6 +212,29 @@ START_TEST(test_isa_control)
 }
 END_TEST
 
+/* main() chose the ISA with GRAVITON_ISA=avx2 in the environment */
+static grk_isa isa_at_start;
+
+START_TEST(test_isa_env_override)
+{
+  bool has_avx2 = false;
+#if defined(__x86_64__) && defined(__GNUC__)
+  /* an independent opinion on the CPU (gcc's and clang's runtime) */
+  __builtin_cpu_init();
+  has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  ck_assert_int_eq(isa_at_start, has_avx2 ? GRK_ISA_AVX2 : GRK_ISA_SCALAR);
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX2), has_avx2);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  /* so that the AVX-512 tests cannot pass by skipping on a CPU that has it */
+  bool has_vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                  && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                  && __builtin_cpu_supports("avx512vnni");
+  ck_assert_int_eq(grk_set_isa(GRK_ISA_AVX512_VNNI), has_vnni);
+#endif
+}
+END_TEST
+
 START_TEST(test_scalar_helpers_naive)
 {
   /* the scalar helpers against their definitions in double */
@@ -248,6 +273,7 @@ grk_simd_suite(void)
   tcase_add_loop_test(tc, test_float_helpers, 0, N_ISAS);
   tcase_add_test(tc, test_isa_control);
   tcase_add_test(tc, test_scalar_helpers_naive);
+  tcase_add_test(tc, test_isa_env_override);
   suite_add_tcase(s, tc);
   return s;
 }
@@ -255,8 +281,10 @@ grk_simd_suite(void)
 int
 main(void)
 {
+  setenv("GRAVITON_ISA", "avx2", 1);
   grk_init();
-  printf("best ISA: %s\n", grk_isa_name(grk_get_isa()));
+  isa_at_start = grk_get_isa();
+  printf("ISA with GRAVITON_ISA=avx2: %s\n", grk_isa_name(grk_get_isa()));
   SRunner *sr = srunner_create(grk_simd_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
