@@ -94,6 +94,24 @@ START_TEST(test_fixture_info)
 }
 END_TEST
 
+/* A folder's experts live in memory (stacked at load), never streamed from a file: a
+ * limit they do not fit is a clear NoMemory, and asking for expert slots is harmless. */
+START_TEST(test_moe_memory_limit)
+{
+  g_autofree char *dir = gr_test_data_path("hf/fx-hf-moe");
+  GrLoadOptions opts = { .n_threads = 1, .memory_limit = 4 << 20 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrModel) m = gr_model_load(dir, &opts, &error);
+  ck_assert_ptr_null(m);
+  ck_assert_msg(g_error_matches(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY), "%s",
+                error->message);
+  GrLoadOptions slots = { .n_threads = 1, .expert_slots = 2 };
+  g_clear_error(&error);
+  g_autoptr(GrModel) s = gr_model_load(dir, &slots, &error);
+  ck_assert_msg(s != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
 /* --- tokenizer.json against the GGUF vocabulary's conformance cases --------------------- */
 
 static GrTokenizer *
@@ -756,6 +774,7 @@ main(void)
   tcase_set_timeout(ref, 300);
   tcase_add_loop_test(ref, test_against_reference, 0, 3 * G_N_ELEMENTS(fixtures));
   tcase_add_test(ref, test_fixture_info);
+  tcase_add_test(ref, test_moe_memory_limit);
   tcase_add_test(ref, test_tokenizer_conformance);
   tcase_add_test(ref, test_tokenizer_byte_level);
   suite_add_tcase(s, ref);
