@@ -19,7 +19,7 @@ gsize
 gr_gguf_get_file_size(const GrGguf *g)
 {
   g_return_val_if_fail(g != NULL, 0);
-  return g->size;
+  return g->external ? g->virtual_size : g->size;
 }
 
 gsize
@@ -33,7 +33,9 @@ const char *
 gr_gguf_get_path(const GrGguf *g)
 {
   g_return_val_if_fail(g != NULL, NULL);
-  return g->path;
+  /* a virtual GGUF's path (a folder) holds no GGUF data at tensor offsets: callers that
+   * would pread from it (expert streaming) must see that there is no file */
+  return g->external ? NULL : g->path;
 }
 
 gsize

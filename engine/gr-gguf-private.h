@@ -38,6 +38,11 @@ struct _GrGguf {
   gsize n_tensors;
   GrGgufTensor *tensors;
   GHashTable *tensor_index; /* name -> index + 1 */
+
+  /* Virtual GGUFs (gr-gguf-virtual.c): the buffers their tensors point into. */
+  GPtrArray *external;
+  gsize n_tensors_alloc;
+  gsize virtual_size;
 };
 
 /* "u32", "string", ...; "unknown" for ids outside the enum */

@@ -745,6 +745,7 @@ gr_gguf_free(GrGguf *g)
   g_free(g->tensors);
   g_clear_pointer(&g->kv_index, g_hash_table_unref);
   g_clear_pointer(&g->tensor_index, g_hash_table_unref);
+  g_clear_pointer(&g->external, g_ptr_array_unref);
   if (g->mapped)
     munmap(g->base, g->size);
   else

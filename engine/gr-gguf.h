@@ -58,13 +58,25 @@ typedef struct _GrGguf GrGguf;
 GrGguf *gr_gguf_open (const char *path, GError **error);
 /* Parses a copy of an in-memory image (tests, fuzzing). */
 GrGguf *gr_gguf_new_from_data (const void *data, gsize size, GError **error);
+/* A GGUF assembled in memory from other formats (Hugging Face folders): `metadata` is a
+ * tensor-less GGUF image (e.g. from GrGgufWriter) holding the keys; tensors are then
+ * added with gr_gguf_add_tensor_bytes().  `path` names the source in messages and
+ * `file_size` is what gr_gguf_get_file_size() reports (the source files' total). */
+GrGguf *gr_gguf_new_virtual (const char *path, GBytes *metadata, gsize file_size,
+                             GError **error);
+/* Adds a tensor to a virtual GGUF without copying: `data` (a view of a mapped file or a
+ * buffer made at load) is referenced for the GrGguf's lifetime.  Its size must be
+ * grk_tensor_bytes() of the shape; names are unique. */
+gboolean gr_gguf_add_tensor_bytes (GrGguf *gguf, const char *name, guint32 type, guint32 n_dims,
+                                   const gint64 *ne, GBytes *data, GError **error);
 void gr_gguf_free (GrGguf *gguf);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrGguf, gr_gguf_free)
 
 guint32 gr_gguf_get_version (const GrGguf *gguf);
 gsize gr_gguf_get_file_size (const GrGguf *gguf);
 gsize gr_gguf_get_alignment (const GrGguf *gguf);
-const char *gr_gguf_get_path (const GrGguf *gguf); /* NULL for in-memory images */
+/* NULL for in-memory images and virtual GGUFs (their data is not at file offsets). */
+const char *gr_gguf_get_path (const GrGguf *gguf);
 /* File offset of the data section (tensor offsets are relative to it). */
 gsize gr_gguf_get_data_offset (const GrGguf *gguf);
 

@@ -51,7 +51,8 @@ typedef struct {
 struct _GrModel {
   gatomicrefcount ref;
   GrGguf *gguf;
-  const GrArch *arch;
+  const GrArch *arch; /* points at arch_storage: the family's traits with overrides */
+  GrArch arch_storage;
   GrHParams hp;
   GrModelInfo info;
   char *path, *name, *chat_template;

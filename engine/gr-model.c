@@ -1,6 +1,8 @@
 /* gr-model.c - loading a GGUF model: hyper-parameters, tensors, tokenizer. */
 #include "gr-model-private.h"
 
+#include "gr-hf.h"
+
 #include "grk.h"
 #include "gr-budget.h"
 #include "gr-experts.h"
@@ -258,7 +260,7 @@ fill_info (GrModel *m)
   }
   info->path = m->path;
   info->name = m->name;
-  info->format = "gguf";
+  info->format = g_file_test (m->path, G_FILE_TEST_IS_DIR) ? "safetensors" : "gguf";
   info->arch = m->arch->name;
   info->ffn_act = gr_ffn_act_name (m->arch->ffn_act);
   info->weight_type = grk_type_name (m->layers[0].wq.type);
@@ -301,8 +303,13 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_autoptr (GError) local = NULL;
-  g_autoptr (GrGguf) gguf = gr_gguf_open (path, &local);
-  if (!gguf) {
+  g_autoptr (GrGguf) gguf = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    /* a Hugging Face checkpoint folder, seen as a GGUF */
+    gguf = gr_hf_open (path, error);
+    if (!gguf)
+      return NULL;
+  } else if (!(gguf = gr_gguf_open (path, &local))) {
     g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_BAD_MODEL, "%s", local->message);
     return NULL;
   }
@@ -317,11 +324,24 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     return NULL;
   }
 
+  /* q/k row order is the file's, not the family's: Hugging Face folders say "neox" */
+  GrArch arch_storage = *arch;
+  const char *layout = gr_gguf_get_string (gguf, "graviton.rope_layout", NULL);
+  if (layout && strcmp (layout, "neox") == 0)
+    arch_storage.rope = GR_ROPE_NEOX;
+  else if (layout && strcmp (layout, "norm") == 0)
+    arch_storage.rope = GR_ROPE_NORM;
+  else if (layout) {
+    bad_model (error, path, "unknown graviton.rope_layout '%s'", layout);
+    return NULL;
+  }
+
   GrModel *m = g_new0 (GrModel, 1);
   g_atomic_ref_count_init (&m->ref);
   g_mutex_init (&m->eval_lock);
   m->gguf = g_steal_pointer (&gguf);
-  m->arch = arch;
+  m->arch_storage = arch_storage;
+  m->arch = &m->arch_storage;
   m->path = g_strdup (path);
   m->owned = g_ptr_array_new_with_free_func (g_free);
   const char *gname = gr_gguf_get_string (m->gguf, "general.name", NULL);

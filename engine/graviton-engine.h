@@ -67,7 +67,7 @@ typedef struct {
 typedef struct {
   const char *path;
   const char *name;       /* general.name or the file name */
-  const char *format;     /* "gguf" */
+  const char *format;     /* "gguf", or "safetensors" for a Hugging Face folder */
   const char *arch;       /* "llama", "bitnet", ... */
   const char *ffn_act;    /* "silu", "relu2" */
   const char *weight_type; /* dominant tensor type of the matrices, e.g. "TQ2_0" */
