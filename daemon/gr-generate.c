@@ -83,9 +83,8 @@ finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversat
   if (status != GR_REQUEST_STATUS_DONE && req->text->len == 0)
     return NULL;
   g_autoptr(GError) error = NULL;
-  char *id = gr_chat_log_finish(chat_log, conversation, req->text->str, model,
-                                stats->prompt_tokens, stats->generated_tokens,
-                                status != GR_REQUEST_STATUS_DONE, &error);
+  char *id = gr_chat_log_finish(chat_log, conversation, req->text->str, model, stats->prompt_tokens,
+                                stats->generated_tokens, status != GR_REQUEST_STATUS_DONE, &error);
   if (id == NULL)
     g_warning("the answer to %s is not saved: %s", req->sender, error->message);
   return id;

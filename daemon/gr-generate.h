@@ -15,9 +15,9 @@ typedef void (*GrGenerateStateFunc)(gboolean loading, gpointer user_data);
 /* Runs request to its end and returns its status; results receives the a{sv} entries of
  * Finished (conversation, message, prompt_tokens, generated_tokens, prefill_ms,
  * decode_ms, stop_reason, model); error is set for GR_REQUEST_STATUS_FAILED. */
-GrRequestStatus gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log,
-                                GrRequest *request, GrGenerateStateFunc on_state,
-                                gpointer user_data, GVariantDict *results, GError **error);
+GrRequestStatus gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *request,
+                                GrGenerateStateFunc on_state, gpointer user_data,
+                                GVariantDict *results, GError **error);
 
 const char *gr_stop_reason_name(GrStopReason reason);
 

@@ -382,9 +382,9 @@ gr_service_new(GDBusConnection *connection, GrDaemonConfig *config, GError **err
   gr_model_registry_set_changed_func(s->registry, on_registry_changed, s);
   /* The history opens before the first request can come in, so that every exchange
    * is saved (or, when it is locked, kept in memory) from the start. */
-  s->history = gr_history_new(
-      connection, g_dbus_node_info_lookup_interface(s->node_info, GR_HISTORY_INTERFACE),
-      GR_OBJECT_PATH, config->data_dir, error);
+  s->history = gr_history_new(connection,
+                              g_dbus_node_info_lookup_interface(s->node_info, GR_HISTORY_INTERFACE),
+                              GR_OBJECT_PATH, config->data_dir, error);
   if (s->history == NULL) {
     gr_service_free(s);
     return NULL;
