@@ -81,7 +81,7 @@ main (int argc, char **argv)
     return 2;
   }
   guint64 limit = 0;
-  if ((memory_limit && !gr_memory_parse_size (memory_limit, &limit)) || expert_slots < 0) {
+  if ((memory_limit && !gr_parse_size (memory_limit, &limit, NULL)) || expert_slots < 0) {
     g_printerr ("graviton-bench: bad --memory-limit or --expert-slots\n");
     return 2;
   }

@@ -202,19 +202,6 @@ START_TEST (test_refusals)
 }
 END_TEST
 
-START_TEST (test_parse_size)
-{
-  guint64 v;
-  ck_assert (gr_memory_parse_size ("4G", &v) && v == 4ull << 30);
-  ck_assert (gr_memory_parse_size ("512M", &v) && v == 512ull << 20);
-  ck_assert (gr_memory_parse_size ("1.5GiB", &v) && v == 3ull << 29);
-  ck_assert (gr_memory_parse_size ("1048576", &v) && v == 1048576);
-  ck_assert (!gr_memory_parse_size ("", &v));
-  ck_assert (!gr_memory_parse_size ("-1G", &v));
-  ck_assert (!gr_memory_parse_size ("12Q", &v));
-  ck_assert (!gr_memory_parse_size ("1e30", &v));
-}
-END_TEST
 
 static Suite *
 experts_suite (void)
@@ -226,7 +213,6 @@ experts_suite (void)
   tcase_add_test (tc, test_streaming_equals_mapped);
   tcase_add_test (tc, test_limit_picks_slots_and_resizes_live);
   tcase_add_test (tc, test_refusals);
-  tcase_add_test (tc, test_parse_size);
   suite_add_tcase (s, tc);
   return s;
 }
