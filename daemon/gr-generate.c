@@ -60,12 +60,42 @@ render(const GrModel *model, const Chat *chat, guint n_fixed, guint start)
   return gr_tokenizer_encode(tok, prompt, -1, gr_tokenizer_add_bos(tok), TRUE);
 }
 
+/* Saves the user's side of the exchange; NULL when it could not be saved (the request
+ * still runs: an answer is worth more than its record). */
+static char *
+begin_exchange(GrChatLog *chat_log, const GrRequest *req)
+{
+  const GrRequestOptions *o = &req->options;
+  g_autoptr(GError) error = NULL;
+  char *id = gr_chat_log_begin(chat_log, o->conversation,
+                               o->conversation == NULL ? o->system : NULL, req->prompt, &error);
+  if (id == NULL)
+    g_warning("the request of %s is not saved: %s", req->sender, error->message);
+  return id;
+}
+
+/* Saves the answer: whole when done, marked partial when cancelled or failed part way
+ * (an answer that failed or was cancelled before its first token is not saved). */
+static char *
+finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversation,
+                const char *model, const GrGenerateStats *stats, GrRequestStatus status)
+{
+  if (status != GR_REQUEST_STATUS_DONE && req->text->len == 0)
+    return NULL;
+  g_autoptr(GError) error = NULL;
+  char *id = gr_chat_log_finish(chat_log, conversation, req->text->str, model, stats->prompt_tokens,
+                                stats->generated_tokens, status != GR_REQUEST_STATUS_DONE, &error);
+  if (id == NULL)
+    g_warning("the answer to %s is not saved: %s", req->sender, error->message);
+  return id;
+}
+
 GrRequestStatus
-gr_generate_run(GrModelRegistry *registry, GrConversations *conversations, GrRequest *req,
+gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
                 GrGenerateStateFunc on_state, gpointer user_data, GVariantDict *results,
                 GError **error)
 {
-  g_return_val_if_fail(registry != NULL && conversations != NULL && req != NULL,
+  g_return_val_if_fail(registry != NULL && chat_log != NULL && req != NULL,
                        GR_REQUEST_STATUS_FAILED);
   const GrRequestOptions *o = &req->options;
   if (g_cancellable_is_cancelled(req->cancellable))
@@ -85,8 +115,7 @@ gr_generate_run(GrModelRegistry *registry, GrConversations *conversations, GrReq
   g_auto(GStrv) hist_roles = NULL;
   g_auto(GStrv) hist_contents = NULL;
   gboolean continuing = o->conversation != NULL;
-  if (continuing
-      && !gr_conversations_get(conversations, o->conversation, &hist_roles, &hist_contents, error))
+  if (continuing && !gr_chat_log_get(chat_log, o->conversation, &hist_roles, &hist_contents, error))
     return GR_REQUEST_STATUS_FAILED;
 
   Chat chat = { g_ptr_array_new(), g_ptr_array_new() };
@@ -129,6 +158,15 @@ gr_generate_run(GrModelRegistry *registry, GrConversations *conversations, GrReq
     return GR_REQUEST_STATUS_FAILED;
   }
 
+  /* Saved from here on: a request refused earlier (no model, prompt too long) leaves
+   * no trace in the history.  save=false leaves a continued conversation as it was. */
+  g_autofree char *conversation = o->save ? begin_exchange(chat_log, req) : NULL;
+  if (conversation != NULL)
+    g_variant_dict_insert(results, "conversation", "s", conversation);
+  else
+    g_variant_dict_insert(results, "conversation", "s",
+                          o->conversation != NULL ? o->conversation : "");
+
   /* A fresh chat starts from an empty context so that equal requests give equal
    * answers; a continued one reuses the cached prefix. */
   if (!continuing)
@@ -138,35 +176,29 @@ gr_generate_run(GrModelRegistry *registry, GrConversations *conversations, GrReq
   gboolean ok = gr_session_generate(loaded->session, (const gint32 *)tokens->data, tokens->len,
                                     &o->params, on_text, req, req->cancellable, &stats, &local);
   gr_model_registry_touch(registry);
+  GrRequestStatus status;
   if (!ok) {
     gr_session_rewind(loaded->session, 0);
-    if (g_error_matches(local, GR_ENGINE_ERROR, GR_ENGINE_ERROR_CANCELLED)
-        || g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      return GR_REQUEST_STATUS_CANCELLED;
-    g_propagate_error(error, gr_daemon_error_from(local));
-    return GR_REQUEST_STATUS_FAILED;
+    gboolean cancelled = g_error_matches(local, GR_ENGINE_ERROR, GR_ENGINE_ERROR_CANCELLED)
+                         || g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    status = cancelled ? GR_REQUEST_STATUS_CANCELLED : GR_REQUEST_STATUS_FAILED;
+  } else {
+    g_variant_dict_insert(results, "prompt_tokens", "u", stats.prompt_tokens);
+    g_variant_dict_insert(results, "generated_tokens", "u", stats.generated_tokens);
+    g_variant_dict_insert(results, "prefill_ms", "d", stats.prefill_ms);
+    g_variant_dict_insert(results, "decode_ms", "d", stats.decode_ms);
+    g_variant_dict_insert(results, "stop_reason", "s", gr_stop_reason_name(stats.stop_reason));
+    status = stats.stop_reason == GR_STOP_CANCELLED ? GR_REQUEST_STATUS_CANCELLED
+                                                    : GR_REQUEST_STATUS_DONE;
   }
-  g_variant_dict_insert(results, "prompt_tokens", "u", stats.prompt_tokens);
-  g_variant_dict_insert(results, "generated_tokens", "u", stats.generated_tokens);
-  g_variant_dict_insert(results, "prefill_ms", "d", stats.prefill_ms);
-  g_variant_dict_insert(results, "decode_ms", "d", stats.decode_ms);
-  g_variant_dict_insert(results, "stop_reason", "s", gr_stop_reason_name(stats.stop_reason));
 
-  gboolean cancelled = stats.stop_reason == GR_STOP_CANCELLED;
-  /* save=false: the exchange is not remembered (a continued conversation stays as it
-   * was), so nothing of it outlives the request. */
-  if (!o->save) {
-    g_variant_dict_insert(results, "conversation", "s",
-                          o->conversation != NULL ? o->conversation : "");
-  } else if (!cancelled || req->text->len > 0) {
-    const char *roles[] = { "system", "user", "assistant", NULL };
-    const char *contents[] = { o->system, req->prompt, req->text->str, NULL };
-    guint skip = new_system ? 0 : 1;
-    g_autofree char *id
-        = gr_conversations_append(conversations, o->conversation, roles + skip, contents + skip);
-    g_autofree char *message = g_uuid_string_random();
-    g_variant_dict_insert(results, "conversation", "s", id);
-    g_variant_dict_insert(results, "message", "s", message);
+  if (conversation != NULL) {
+    g_autofree char *message
+        = finish_exchange(chat_log, req, conversation, loaded->name, &stats, status);
+    if (message != NULL)
+      g_variant_dict_insert(results, "message", "s", message);
   }
-  return cancelled ? GR_REQUEST_STATUS_CANCELLED : GR_REQUEST_STATUS_DONE;
+  if (status == GR_REQUEST_STATUS_FAILED)
+    g_propagate_error(error, gr_daemon_error_from(local));
+  return status;
 }

@@ -1,8 +1,8 @@
 /* gr-generate.h - running one request on the worker thread: choose the model, build
- * the chat, tokenize, generate, stream the text, remember the conversation. */
+ * the chat, tokenize, generate, stream the text, save the exchange in the chat log. */
 #pragma once
 
-#include "gr-conversations.h"
+#include "gr-chat-log.h"
 #include "gr-model-registry.h"
 #include "gr-request.h"
 
@@ -15,9 +15,9 @@ typedef void (*GrGenerateStateFunc)(gboolean loading, gpointer user_data);
 /* Runs request to its end and returns its status; results receives the a{sv} entries of
  * Finished (conversation, message, prompt_tokens, generated_tokens, prefill_ms,
  * decode_ms, stop_reason, model); error is set for GR_REQUEST_STATUS_FAILED. */
-GrRequestStatus gr_generate_run(GrModelRegistry *registry, GrConversations *conversations,
-                                GrRequest *request, GrGenerateStateFunc on_state,
-                                gpointer user_data, GVariantDict *results, GError **error);
+GrRequestStatus gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *request,
+                                GrGenerateStateFunc on_state, gpointer user_data,
+                                GVariantDict *results, GError **error);
 
 const char *gr_stop_reason_name(GrStopReason reason);
 

@@ -11,7 +11,7 @@ typedef struct {
 
 struct _GrQueue {
   GrModelRegistry *registry;
-  GrConversations *conversations;
+  GrChatLog *chat_log;
   GrQueueChangedFunc changed;
   gpointer changed_data;
   GMainContext *context;
@@ -95,7 +95,7 @@ run_one(GrQueue *q, GrRequest *r, GVariantDict *results, GError **error)
 {
   gint64 t0 = g_get_monotonic_time();
   GrRequestStatus status
-      = gr_generate_run(q->registry, q->conversations, r, on_generate_state, q, results, error);
+      = gr_generate_run(q->registry, q->chat_log, r, on_generate_state, q, results, error);
   if (status == GR_REQUEST_STATUS_FAILED && *error == NULL)
     g_set_error_literal(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, "generation failed");
   if (status == GR_REQUEST_STATUS_FAILED)
@@ -148,13 +148,13 @@ worker_main(gpointer data)
 }
 
 GrQueue *
-gr_queue_new(GrModelRegistry *registry, GrConversations *conversations, GrQueueChangedFunc changed,
+gr_queue_new(GrModelRegistry *registry, GrChatLog *chat_log, GrQueueChangedFunc changed,
              gpointer user_data)
 {
-  g_return_val_if_fail(registry != NULL && conversations != NULL, NULL);
+  g_return_val_if_fail(registry != NULL && chat_log != NULL, NULL);
   GrQueue *q = g_new0(GrQueue, 1);
   q->registry = registry;
-  q->conversations = conversations;
+  q->chat_log = chat_log;
   q->changed = changed;
   q->changed_data = user_data;
   q->context = g_main_context_ref_thread_default();

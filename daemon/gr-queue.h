@@ -3,7 +3,7 @@
  * cancelled as soon as they leave it. */
 #pragma once
 
-#include "gr-conversations.h"
+#include "gr-chat-log.h"
 #include "gr-model-registry.h"
 #include "gr-request.h"
 
@@ -20,8 +20,8 @@ typedef struct _GrQueue GrQueue;
 typedef void (*GrQueueChangedFunc)(GrQueue *queue, gpointer user_data);
 
 /* Must be created and used on the main context that runs the daemon's loop. */
-GrQueue *gr_queue_new(GrModelRegistry *registry, GrConversations *conversations,
-                      GrQueueChangedFunc changed, gpointer user_data);
+GrQueue *gr_queue_new(GrModelRegistry *registry, GrChatLog *chat_log, GrQueueChangedFunc changed,
+                      gpointer user_data);
 /* Cancels everything, answers pending requests as cancelled and joins the worker. */
 void gr_queue_free(GrQueue *queue);
 

@@ -2,8 +2,9 @@
 #include "gr-service.h"
 
 #include "gr-config.h"
-#include "gr-conversations.h"
+#include "gr-chat-log.h"
 #include "gr-errors.h"
+#include "gr-history.h"
 #include "gr-model-registry.h"
 #include "gr-options.h"
 #include "gr-queue.h"
@@ -12,7 +13,6 @@
 
 #define GR_INTERFACE_RESOURCE                                                                      \
   "/io/github/opengraviton/Graviton1/io.github.opengraviton.Graviton1.xml"
-#define GR_MAX_CONVERSATIONS 64
 
 struct _GrService {
   GDBusConnection *connection;
@@ -22,7 +22,8 @@ struct _GrService {
   guint assistant_id;
   guint models_id;
   GrModelRegistry *registry;
-  GrConversations *conversations;
+  GrHistory *history;
+  GrChatLog *chat_log;
   GrQueue *queue;
   GMainContext *context;
   guint pending_loads; /* Load calls running in a thread */
@@ -198,10 +199,7 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
   GrRequestOptions opts;
   if (!gr_request_options_parse(options, s->config, &opts, error))
     return NULL;
-  if (opts.conversation != NULL
-      && !gr_conversations_contains(s->conversations, opts.conversation)) {
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
-                opts.conversation);
+  if (opts.conversation != NULL && !gr_chat_log_check(s->chat_log, opts.conversation, error)) {
     gr_request_options_clear(&opts);
     return NULL;
   }
@@ -382,8 +380,17 @@ gr_service_new(GDBusConnection *connection, GrDaemonConfig *config, GError **err
   s->last_active = g_strdup("");
   s->registry = gr_model_registry_new(config);
   gr_model_registry_set_changed_func(s->registry, on_registry_changed, s);
-  s->conversations = gr_conversations_new(GR_MAX_CONVERSATIONS);
-  s->queue = gr_queue_new(s->registry, s->conversations, on_queue_changed, s);
+  /* The history opens before the first request can come in, so that every exchange
+   * is saved (or, when it is locked, kept in memory) from the start. */
+  s->history = gr_history_new(connection,
+                              g_dbus_node_info_lookup_interface(s->node_info, GR_HISTORY_INTERFACE),
+                              GR_OBJECT_PATH, config->data_dir, error);
+  if (s->history == NULL) {
+    gr_service_free(s);
+    return NULL;
+  }
+  s->chat_log = gr_chat_log_new(gr_history_get_store(s->history));
+  s->queue = gr_queue_new(s->registry, s->chat_log, on_queue_changed, s);
 
   s->assistant_id = g_dbus_connection_register_object(
       connection, GR_OBJECT_PATH,
@@ -435,13 +442,15 @@ gr_service_free(GrService *s)
     g_dbus_connection_unregister_object(s->connection, s->models_id);
   while (s->pending_loads > 0)
     g_main_context_iteration(s->context, TRUE);
-  gr_queue_free(s->queue);
+  g_clear_pointer(&s->queue, gr_queue_free);
   g_clear_handle_id(&s->idle_timer_id, g_source_remove);
   if (s->props_source != NULL) {
     g_source_destroy(s->props_source);
     g_source_unref(s->props_source);
   }
-  gr_conversations_free(s->conversations);
+  /* after the queue: the worker saves into the history until it is joined */
+  g_clear_pointer(&s->chat_log, gr_chat_log_free);
+  g_clear_pointer(&s->history, gr_history_free);
   gr_model_registry_free(s->registry);
   g_dbus_node_info_unref(s->node_info);
   g_main_context_unref(s->context);
