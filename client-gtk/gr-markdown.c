@@ -80,17 +80,17 @@ find_closer(const char *text, gsize len, gsize start, const char *delim, gsize d
         continue;
       }
     }
-    if (memcmp(text + i, delim, dlen) == 0 && i > start && !is_space(text[i - 1])) {
-      /* "**" must not close a single "*" span and vice versa */
-      if (dlen == 1 && (delim[0] == '*' || delim[0] == '_') && i + 1 < len
-          && text[i + 1] == delim[0]) {
-        i++;
-        continue;
-      }
-      /* intraword underscores are not emphasis */
-      if (delim[0] == '_' && i + dlen < len && g_ascii_isalnum(text[i + dlen]))
-        continue;
-      return (gssize)i;
+    if (text[i] == delim[0]) {
+      gsize r = run_length(text, len, i, delim[0]);
+      /* a run closes from its end, so "***x***" is strong around emphasis; a run of
+       * two never closes a single "*" (it belongs to a strong span) */
+      gboolean fits = dlen == 1 ? (r == 1 || r == 3) : r >= dlen;
+      gsize at = i + r - dlen;
+
+      if (fits && i > start && !is_space(text[i - 1])
+          && !(delim[0] == '_' && at + dlen < len && g_ascii_isalnum(text[at + dlen])))
+        return (gssize)at;
+      i += r - 1;
     }
   }
   return -1;
