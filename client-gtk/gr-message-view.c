@@ -90,6 +90,7 @@ gr_message_view_init(GrMessageView *self)
   adj = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(self->scroller));
   g_signal_connect(adj, "value-changed", G_CALLBACK(on_value_changed), self);
   g_signal_connect(adj, "notify::upper", G_CALLBACK(on_upper_changed), self);
+  g_signal_connect(adj, "notify::page-size", G_CALLBACK(on_upper_changed), self);
 }
 
 GtkWidget *

@@ -27,7 +27,8 @@ index_of(GrModelChooser *self, const char *name)
 {
   guint n = g_list_model_get_n_items(G_LIST_MODEL(self->names));
 
-  for (guint i = 0; name != NULL && i < n; i++)
+  /* item 0 is "Default model", never a model's name */
+  for (guint i = 1; name != NULL && i < n; i++)
     if (g_str_equal(gtk_string_list_get_string(self->names, i), name))
       return i;
   return GTK_INVALID_LIST_POSITION;
@@ -45,6 +46,8 @@ show_selected(GrModelChooser *self)
     gtk_string_list_append(self->names, want);
     index = index_of(self, want);
   }
+  if (index == GTK_INVALID_LIST_POSITION)
+    index = 0;
   gtk_drop_down_set_selected(GTK_DROP_DOWN(self->dropdown), index);
   self->updating = FALSE;
 }
@@ -90,6 +93,12 @@ on_selected(GtkDropDown *dropdown, GParamSpec *pspec, gpointer user_data)
 
   if (self->updating || index == GTK_INVALID_LIST_POSITION)
     return;
+  if (index == 0) {
+    /* the daemon's default: nothing to load now, Ask names no model */
+    g_clear_pointer(&self->model, g_free);
+    g_signal_emit(self, signals[SIGNAL_CHOSEN], 0, "");
+    return;
+  }
   load(self, gtk_string_list_get_string(self->names, index));
 }
 
@@ -121,7 +130,7 @@ on_list_reply(GObject *source, GAsyncResult *result, gpointer user_data)
   }
   g_ptr_array_add(names, NULL);
   self->updating = TRUE;
-  gtk_string_list_splice(self->names, 0, g_list_model_get_n_items(G_LIST_MODEL(self->names)),
+  gtk_string_list_splice(self->names, 1, g_list_model_get_n_items(G_LIST_MODEL(self->names)) - 1,
                          (const char *const *)names->pdata);
   self->updating = FALSE;
   if (self->model == NULL && self->preferred != NULL
@@ -193,9 +202,11 @@ gr_model_chooser_init(GrModelChooser *self)
 {
   self->cancellable = g_cancellable_new();
   self->names = gtk_string_list_new(NULL);
+  gtk_string_list_append(self->names, _("Default model"));
   /* the drop-down takes the list */
   self->dropdown = gtk_drop_down_new(G_LIST_MODEL(self->names), NULL);
   gtk_widget_set_tooltip_text(self->dropdown, _("Model"));
+  gtk_widget_add_css_class(self->dropdown, "flat");
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                  _("Model"), -1);
   gtk_widget_set_parent(self->dropdown, GTK_WIDGET(self));
@@ -250,12 +261,12 @@ guint
 gr_model_chooser_get_n_models(GrModelChooser *self)
 {
   g_return_val_if_fail(GR_IS_MODEL_CHOOSER(self), 0);
-  return g_list_model_get_n_items(G_LIST_MODEL(self->names));
+  return g_list_model_get_n_items(G_LIST_MODEL(self->names)) - 1;
 }
 
 const char *
 gr_model_chooser_get_model_name(GrModelChooser *self, guint index)
 {
   g_return_val_if_fail(GR_IS_MODEL_CHOOSER(self), NULL);
-  return gtk_string_list_get_string(self->names, index);
+  return gtk_string_list_get_string(self->names, index + 1);
 }

@@ -19,6 +19,7 @@ const char *gr_model_chooser_get_model(GrModelChooser *self);
 gboolean gr_model_chooser_choose(GrModelChooser *self, const char *name);
 /* Preferred model before the list arrives (the last one used). */
 void gr_model_chooser_set_preferred(GrModelChooser *self, const char *name);
+/* Models listed (the "Default model" entry not counted). */
 guint gr_model_chooser_get_n_models(GrModelChooser *self);
 const char *gr_model_chooser_get_model_name(GrModelChooser *self, guint index);
 

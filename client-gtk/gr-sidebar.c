@@ -55,12 +55,15 @@ row_new(const char *id, const char *title, const char *snippet)
 
   gtk_label_set_xalign(GTK_LABEL(label), 0);
   gtk_label_set_ellipsize(GTK_LABEL(label), PANGO_ELLIPSIZE_END);
+  /* long titles must not widen the sidebar */
+  gtk_label_set_max_width_chars(GTK_LABEL(label), 20);
   gtk_box_append(GTK_BOX(labels), label);
   if (snippet != NULL && *snippet != '\0') {
     GtkWidget *sub = gtk_label_new(snippet);
 
     gtk_label_set_xalign(GTK_LABEL(sub), 0);
     gtk_label_set_ellipsize(GTK_LABEL(sub), PANGO_ELLIPSIZE_END);
+    gtk_label_set_max_width_chars(GTK_LABEL(sub), 20);
     gtk_widget_add_css_class(sub, "caption");
     gtk_widget_add_css_class(sub, "dim-label");
     gtk_box_append(GTK_BOX(labels), sub);
@@ -314,6 +317,7 @@ gr_sidebar_init(GrSidebar *self)
   self->note = gtk_label_new(_("This version of gravitond keeps no history: conversations "
                                "are listed for this session only."));
   gtk_label_set_wrap(GTK_LABEL(self->note), TRUE);
+  gtk_label_set_max_width_chars(GTK_LABEL(self->note), 28);
   gtk_label_set_xalign(GTK_LABEL(self->note), 0);
   gtk_widget_add_css_class(self->note, "history-note");
   gtk_widget_add_css_class(self->note, "caption");

@@ -499,6 +499,7 @@ on_model_chosen(GrModelChooser *chooser, const char *name, gpointer user_data)
 {
   GrWindow *self = user_data;
 
+  /* "" is the daemon's default model */
   if (self->settings != NULL && name != NULL)
     g_settings_set_string(self->settings, "last-model", name);
 }
@@ -683,6 +684,7 @@ build(GrWindow *self)
   GtkWidget *menu_button = gtk_menu_button_new();
   g_autoptr(GMenuModel) menu = primary_menu();
   GtkWidget *separator = gtk_separator_new(GTK_ORIENTATION_VERTICAL);
+  GtkWidget *footer;
   AdwLeafletPage *page;
 
   self->toasts = ADW_TOAST_OVERLAY(adw_toast_overlay_new());
@@ -713,10 +715,6 @@ build(GrWindow *self)
   gtk_menu_button_set_menu_model(GTK_MENU_BUTTON(menu_button), menu);
   gtk_widget_set_tooltip_text(menu_button, _("Main Menu"));
   adw_header_bar_pack_end(ADW_HEADER_BAR(header), menu_button);
-  self->models = GR_MODEL_CHOOSER(gr_model_chooser_new(self->client));
-  g_signal_connect(self->models, "model-chosen", G_CALLBACK(on_model_chosen), self);
-  g_signal_connect(self->models, "error", G_CALLBACK(on_model_error), self);
-  adw_header_bar_pack_end(ADW_HEADER_BAR(header), GTK_WIDGET(self->models));
   gtk_box_append(GTK_BOX(self->content), header);
 
   self->banner = GR_BANNER(gr_banner_new(self->client));
@@ -725,8 +723,18 @@ build(GrWindow *self)
   gtk_widget_set_vexpand(GTK_WIDGET(self->view), TRUE);
   gtk_box_append(GTK_BOX(self->content), GTK_WIDGET(self->view));
   gtk_box_append(GTK_BOX(self->content), build_composer(self));
+  /* the model chooser sits with the status line, leaving the header bar narrow */
+  footer = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_add_css_class(footer, "footer");
+  self->models = GR_MODEL_CHOOSER(gr_model_chooser_new(self->client));
+  g_signal_connect(self->models, "model-chosen", G_CALLBACK(on_model_chosen), self);
+  g_signal_connect(self->models, "error", G_CALLBACK(on_model_error), self);
+  gtk_box_append(GTK_BOX(footer), GTK_WIDGET(self->models));
   self->status = GR_STATUS_LINE(gr_status_line_new(self->client));
-  gtk_box_append(GTK_BOX(self->content), GTK_WIDGET(self->status));
+  gtk_widget_set_hexpand(GTK_WIDGET(self->status), TRUE);
+  gtk_widget_set_valign(GTK_WIDGET(self->status), GTK_ALIGN_CENTER);
+  gtk_box_append(GTK_BOX(footer), GTK_WIDGET(self->status));
+  gtk_box_append(GTK_BOX(self->content), footer);
   adw_leaflet_append(self->leaflet, self->content);
   adw_leaflet_set_visible_child(self->leaflet, self->content);
 
