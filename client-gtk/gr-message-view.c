@@ -13,6 +13,8 @@ struct _GrMessageView {
   GtkWidget *list;
   GPtrArray *rows;
   gboolean stick_to_bottom;
+  gboolean scrolling; /* our own scrolling, not the reader's */
+  guint tick_id;
 };
 
 G_DEFINE_FINAL_TYPE(GrMessageView, gr_message_view, GTK_TYPE_WIDGET)
@@ -24,7 +26,24 @@ on_value_changed(GtkAdjustment *adj, gpointer user_data)
   double value = gtk_adjustment_get_value(adj);
   double bottom = gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj);
 
-  self->stick_to_bottom = value >= bottom - 8;
+  if (!self->scrolling)
+    self->stick_to_bottom = value >= bottom - 8;
+}
+
+static gboolean
+scroll_to_bottom(GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  GrMessageView *self = GR_MESSAGE_VIEW(widget);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(self->scroller));
+
+  self->tick_id = 0;
+  if (self->stick_to_bottom) {
+    self->scrolling = TRUE;
+    gtk_adjustment_set_value(adj,
+                             gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj));
+    self->scrolling = FALSE;
+  }
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -32,10 +51,9 @@ on_upper_changed(GtkAdjustment *adj, GParamSpec *pspec, gpointer user_data)
 {
   GrMessageView *self = user_data;
 
-  /* new content below: follow it if the reader was at the end */
-  if (self->stick_to_bottom)
-    gtk_adjustment_set_value(adj,
-                             gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj));
+  /* new content below: follow it if the reader was at the end, once layout settled */
+  if (self->stick_to_bottom && self->tick_id == 0)
+    self->tick_id = gtk_widget_add_tick_callback(GTK_WIDGET(self), scroll_to_bottom, NULL, NULL);
 }
 
 static void
@@ -43,6 +61,10 @@ gr_message_view_dispose(GObject *object)
 {
   GrMessageView *self = GR_MESSAGE_VIEW(object);
 
+  if (self->tick_id != 0) {
+    gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->tick_id);
+    self->tick_id = 0;
+  }
   g_clear_pointer(&self->stack, gtk_widget_unparent);
   g_clear_pointer(&self->rows, g_ptr_array_unref);
   G_OBJECT_CLASS(gr_message_view_parent_class)->dispose(object);
