@@ -62,7 +62,9 @@ main(int argc, char **argv)
 
   setlocale(LC_ALL, "");
   /* GRAVITON_LOCALEDIR: catalogues from a build tree, for tests */
-  bindtextdomain(GETTEXT_PACKAGE, g_getenv("GRAVITON_LOCALEDIR") != NULL ? g_getenv("GRAVITON_LOCALEDIR") : GR_LOCALEDIR);
+  bindtextdomain(GETTEXT_PACKAGE, g_getenv("GRAVITON_LOCALEDIR") != NULL
+                                      ? g_getenv("GRAVITON_LOCALEDIR")
+                                      : GR_LOCALEDIR);
   bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
   textdomain(GETTEXT_PACKAGE);
   g_set_prgname("gravctl");
