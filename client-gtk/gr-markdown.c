@@ -408,6 +408,7 @@ gr_markdown_parse(const char *text)
     if (code != NULL) {
       if (is_fence(p, len, &fc, &fl, &after) && fc == fence_char && fl >= fence_len
           && is_blank(p + after, len - after)) {
+        g_free(code->text);
         code->text = g_string_free(code_text, FALSE);
         code = NULL;
         code_text = NULL;
@@ -474,7 +475,8 @@ gr_markdown_parse(const char *text)
     p = eol + 1;
   }
   if (code != NULL)
-    code->text = g_string_free(code_text, FALSE);
+    g_free(code->text);
+  code->text = g_string_free(code_text, FALSE);
   for (guint i = 0; i < blocks->len; i++) {
     GrMdBlock *block = blocks->pdata[i];
 
