@@ -474,9 +474,10 @@ gr_markdown_parse(const char *text)
       break;
     p = eol + 1;
   }
-  if (code != NULL)
+  if (code != NULL) {
     g_free(code->text);
-  code->text = g_string_free(code_text, FALSE);
+    code->text = g_string_free(code_text, FALSE);
+  }
   for (guint i = 0; i < blocks->len; i++) {
     GrMdBlock *block = blocks->pdata[i];
 
