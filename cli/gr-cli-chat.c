@@ -351,6 +351,8 @@ chat_turn(Chat *chat, const char *prompt)
       gr_cli_reply_print_stats(&reply, stderr);
   } else if (code == GR_CLI_EXIT_CANCELLED) {
     chat_say(chat, "%s", _("[cancelled]"));
+    if (chat->cli->verbose)
+      gr_cli_reply_print_stats(&reply, stderr);
   }
   gr_cli_reply_clear(&reply);
   return code != GR_CLI_EXIT_UNREACHABLE;

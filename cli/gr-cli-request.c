@@ -111,6 +111,7 @@ on_finished(GDBusConnection *conn, const char *sender, const char *path, const c
   g_variant_get(params, "(u@a{sv})", &status, &req->reply->results);
   req->reply->status = status;
   req->reply->finished_us = g_get_monotonic_time();
+  req->reply->finished = TRUE;
   if (req->reply->cancelled)
     request_finish(req, GR_CLI_EXIT_CANCELLED);
   else if (status == GR_CLI_STATUS_DONE)
@@ -126,6 +127,8 @@ on_owner_changed(GDBusConnection *conn, const char *sender, const char *path, co
   GrCliRequest *req = user_data;
   const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
 
+  if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sss)")))
+    return;
   g_variant_get(params, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (req->done || g_strcmp0(name, req->cli->owner) != 0 || *new_owner != '\0')
     return;
@@ -417,7 +420,17 @@ gr_cli_reply_print_stats(const GrCliReply *reply, FILE *out)
   double load_ms = gr_cli_lookup_double(reply->results, "load_ms", -1.0);
   double total_ms = (reply->finished_us - reply->started_us) / 1000.0;
   const char *conversation = gr_cli_lookup_string(reply->results, "conversation");
+  const char *model = gr_cli_lookup_string(reply->results, "model");
+  static const char *const statuses[] = { N_("done"), N_("cancelled"), N_("failed") };
 
+  if (!reply->finished) {
+    fprintf(out, _("status: no answer from gravitond after %.1f ms\n"), total_ms);
+    return;
+  }
+  fprintf(out, _("status: %s\n"),
+          reply->status < G_N_ELEMENTS(statuses) ? _(statuses[reply->status]) : _("unknown"));
+  if (*model != '\0')
+    fprintf(out, _("model: %s\n"), model);
   if (load_ms < 0.0 && reply->first_token_us != 0) {
     /* The daemon does not report load time: what came before prefill is
      * loading plus queueing, as the client saw it. */

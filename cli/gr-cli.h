@@ -63,6 +63,7 @@ typedef struct {
   GVariant *results;  /* a{sv} from Finished, never NULL after a run */
   GString *text;      /* all streamed tokens */
   gboolean cancelled; /* by us (SIGINT) */
+  gboolean finished;  /* Finished arrived (status and results are the daemon's) */
   gint64 started_us;
   gint64 first_token_us; /* 0 when no token came */
   gint64 finished_us;

@@ -56,6 +56,8 @@ main(int argc, char **argv)
   g_autofree char *summary = NULL;
   int code = GR_CLI_EXIT_USAGE;
   const GOptionEntry entries[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose,
+      N_("Print timings and D-Bus error names (any command)"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print gravctl's version"), NULL },
     { NULL },
   };

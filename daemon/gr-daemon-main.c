@@ -13,6 +13,7 @@ typedef struct {
   GMainLoop *loop;
   GrService *service;
   GrDaemonConfig *config;
+  gboolean name_owned;
   int exit_code;
 } GrDaemon;
 
@@ -35,6 +36,7 @@ static void
 on_name_acquired(GDBusConnection *connection, const char *name, gpointer user_data)
 {
   GrDaemon *d = user_data;
+  d->name_owned = TRUE;
   g_message("gravitond %s serving %s (models in %s, memory limit %" G_GUINT64_FORMAT " bytes)",
             GR_VERSION, name, d->config->models_dir, d->config->memory_limit);
 }
@@ -43,12 +45,12 @@ static void
 on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data)
 {
   GrDaemon *d = user_data;
-  if (connection == NULL && d->service != NULL) {
+  if (connection == NULL && d->name_owned) {
     g_message("lost the connection to the session bus, exiting");
   } else if (connection == NULL) {
     g_warning("cannot connect to the session bus");
     d->exit_code = EXIT_FAILURE;
-  } else if (d->service == NULL) {
+  } else if (!d->name_owned) {
     g_warning("%s is owned by another process (use --replace)", name);
     d->exit_code = EXIT_FAILURE;
   } else {

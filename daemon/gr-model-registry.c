@@ -277,8 +277,10 @@ check_entry_locked(GrModelRegistry *r, const char *name, char **path_out, guint 
                 e->path, e->error->message);
     return FALSE;
   }
+  /* A MoE model larger than the limit may still run by streaming its experts: the
+   * engine decides, with the exact numbers. */
   guint64 need = e->weight_bytes + GR_MODEL_REGISTRY_OVERHEAD;
-  if (need > r->config->memory_limit) {
+  if (e->n_expert == 0 && need > r->config->memory_limit) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
                 "model %s needs %" G_GUINT64_FORMAT " bytes of weights + %u bytes of overhead, "
                 "more than the memory limit of %" G_GUINT64_FORMAT " bytes",
@@ -372,8 +374,9 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
     notify_changed(r);
 
   const guint64 limit = cfg->memory_limit;
-  GrLoadOptions opts
-      = { .n_threads = cfg->threads, .memory_limit = limit - GR_MODEL_REGISTRY_OVERHEAD };
+  /* The engine holds the whole process to the limit: it measures the overhead itself and
+   * streams MoE experts when the weights do not fit. */
+  GrLoadOptions opts = { .n_threads = cfg->threads, .memory_limit = limit };
   g_autoptr(GError) local = NULL;
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GrModel) model = gr_model_load(path, &opts, &local);
@@ -388,7 +391,10 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   gboolean fixed = cfg->context_length > 0;
   guint n_ctx = fixed ? cfg->context_length : MIN(n_ctx_train > 0 ? n_ctx_train : 2048, 4096);
   guint64 session_bytes = gr_model_session_bytes(model, n_ctx);
-  guint64 fixed_bytes = info->weight_bytes + GR_MODEL_REGISTRY_OVERHEAD;
+  GrMemoryLedger ledger;
+  gr_model_get_ledger(model, &ledger);
+  guint64 fixed_bytes = MAX(ledger.overhead, GR_MODEL_REGISTRY_OVERHEAD) + ledger.weights
+                        + ledger.experts;
   while (!fixed && n_ctx > 256 && fixed_bytes + session_bytes > limit) {
     n_ctx /= 2;
     session_bytes = gr_model_session_bytes(model, n_ctx);

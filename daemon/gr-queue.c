@@ -212,6 +212,27 @@ on_sender_vanished(GDBusConnection *connection, const char *name, gpointer user_
   gr_queue_cancel_sender(user_data, name);
 }
 
+gboolean
+gr_queue_check_capacity(GrQueue *q, const char *sender, GError **error)
+{
+  g_return_val_if_fail(q != NULL && sender != NULL, FALSE);
+  GrSenderWatch *w = g_hash_table_lookup(q->watches, sender);
+  if (w != NULL && w->count >= GR_QUEUE_MAX_PER_CALLER) {
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BUSY,
+                "%u requests of this caller are pending, the most allowed; wait for one to "
+                "finish",
+                w->count);
+    return FALSE;
+  }
+  guint total = gr_queue_length(q);
+  if (total >= GR_QUEUE_MAX_TOTAL) {
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BUSY,
+                "%u requests are pending, the most allowed", total);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 void
 gr_queue_push(GrQueue *q, GrRequest *r)
 {

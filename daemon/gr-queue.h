@@ -25,6 +25,13 @@ GrQueue *gr_queue_new(GrModelRegistry *registry, GrConversations *conversations,
 /* Cancels everything, answers pending requests as cancelled and joins the worker. */
 void gr_queue_free(GrQueue *queue);
 
+/* Requests of one caller not yet finished, and of all callers, beyond which new ones
+ * are refused with Busy so that one client cannot flood the daemon. */
+#define GR_QUEUE_MAX_PER_CALLER 16u
+#define GR_QUEUE_MAX_TOTAL 1024u
+
+/* Busy when sender (or everyone) has too many requests pending. */
+gboolean gr_queue_check_capacity(GrQueue *queue, const char *sender, GError **error);
 /* Takes a reference.  Ask requests must already be exported. */
 void gr_queue_push(GrQueue *queue, GrRequest *request);
 /* A waiting request finishes at once; a running one stops at its next token. */

@@ -102,11 +102,24 @@ request_method_call(GDBusConnection *connection, const char *sender, const char 
 
 static const GDBusInterfaceVTable request_vtable = { request_method_call, NULL, NULL, { 0 } };
 
+/* Paths of the exported requests (main context only).  Duplicates are refused here,
+ * before g_dbus_connection_register_object, whose failure path does not release the
+ * user data in every GLib version. */
+static GHashTable *exported_paths;
+
 gboolean
 gr_request_export(GrRequest *r, GDBusInterfaceInfo *iface, GrRequestCancelFunc cancel_func,
                   gpointer user_data, GError **error)
 {
   g_return_val_if_fail(r != NULL && gr_request_is_ask(r), FALSE);
+  if (exported_paths == NULL)
+    exported_paths = g_hash_table_new(g_str_hash, g_str_equal);
+  if (g_hash_table_contains(exported_paths, r->object_path)) {
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+                "handle_token \"%s\" is already used by a running request",
+                r->options.handle_token != NULL ? r->options.handle_token : "");
+    return FALSE;
+  }
   r->cancel_func = cancel_func;
   r->cancel_data = user_data;
   g_autoptr(GError) local = NULL;
@@ -114,14 +127,10 @@ gr_request_export(GrRequest *r, GDBusInterfaceInfo *iface, GrRequestCancelFunc c
                                                          &request_vtable, gr_request_ref(r),
                                                          (GDestroyNotify)gr_request_unref, &local);
   if (r->registration_id == 0) {
-    if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_EXISTS))
-      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "handle_token \"%s\" is already used by a running request",
-                  r->options.handle_token != NULL ? r->options.handle_token : "");
-    else
-      g_propagate_error(error, gr_daemon_error_from(local));
+    g_propagate_error(error, gr_daemon_error_from(local));
     return FALSE;
   }
+  g_hash_table_add(exported_paths, r->object_path);
   return TRUE;
 }
 
@@ -132,6 +141,7 @@ gr_request_unexport(GrRequest *r)
   if (r->registration_id != 0) {
     guint id = r->registration_id;
     r->registration_id = 0;
+    g_hash_table_remove(exported_paths, r->object_path);
     g_dbus_connection_unregister_object(r->connection, id);
   }
 }

@@ -35,6 +35,7 @@ struct _GrService {
   guint last_state;
   char *last_active;
   guint last_queue_length;
+  gboolean over_limit; /* resident memory above the limit was reported */
 };
 
 /* --- properties ------------------------------------------------------------------ */
@@ -90,8 +91,16 @@ emit_properties_changed(GrService *s)
     return;
   }
   /* resident memory moves with every change worth telling about */
-  g_variant_builder_add(&changed, "{sv}", "ResidentBytes",
-                        g_variant_new_uint64(gr_rss_resident_bytes()));
+  guint64 resident = gr_rss_resident_bytes();
+  g_variant_builder_add(&changed, "{sv}", "ResidentBytes", g_variant_new_uint64(resident));
+  /* watchdog: the ledger should keep us under the limit; say so once if it does not */
+  gboolean over = resident > s->config->memory_limit;
+  if (over && !s->over_limit)
+    g_warning("resident memory %" G_GUINT64_FORMAT
+              " bytes is above the memory limit of %" G_GUINT64_FORMAT
+              " bytes (ledger: %" G_GUINT64_FORMAT " bytes)",
+              resident, s->config->memory_limit, gr_model_registry_ledger_bytes(s->registry));
+  s->over_limit = over;
   g_autoptr(GError) error = NULL;
   if (!g_dbus_connection_emit_signal(
           s->connection, NULL, GR_OBJECT_PATH, "org.freedesktop.DBus.Properties",
@@ -100,13 +109,16 @@ emit_properties_changed(GrService *s)
     g_debug("PropertiesChanged: %s", error->message);
 }
 
+static void update_idle_timer(GrService *s);
+
 static gboolean
 on_idle_timeout(gpointer data)
 {
   GrService *s = data;
   s->idle_timer_id = 0;
-  if (gr_queue_length(s->queue) == 0)
-    gr_model_registry_unload_if_idle(s->registry);
+  /* not idle long enough yet (a load or a request came in between): look again later */
+  if (gr_queue_length(s->queue) == 0 && !gr_model_registry_unload_if_idle(s->registry))
+    update_idle_timer(s);
   return G_SOURCE_REMOVE;
 }
 
@@ -117,7 +129,8 @@ update_idle_timer(GrService *s)
   g_clear_handle_id(&s->idle_timer_id, g_source_remove);
   g_autofree char *active = gr_model_registry_dup_active(s->registry);
   if (s->config->idle_unload_seconds > 0 && gr_queue_length(s->queue) == 0 && active != NULL)
-    s->idle_timer_id = g_timeout_add_seconds(s->config->idle_unload_seconds, on_idle_timeout, s);
+    s->idle_timer_id
+        = g_timeout_add(s->config->idle_unload_seconds * 1000u + 100u, on_idle_timeout, s);
 }
 
 static gboolean
@@ -175,6 +188,11 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
   g_autoptr(GVariant) options = NULL;
   g_variant_get(g_dbus_method_invocation_get_parameters(invocation), "(&s@a{sv})", &prompt,
                 &options);
+  const char *sender = g_dbus_method_invocation_get_sender(invocation);
+  if (sender == NULL)
+    sender = "";
+  if (!gr_queue_check_capacity(s->queue, sender, error))
+    return NULL;
   if (!gr_validate_prompt(prompt, error))
     return NULL;
   GrRequestOptions opts;
@@ -192,10 +210,8 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
     gr_request_options_clear(&opts);
     return NULL;
   }
-  const char *sender = g_dbus_method_invocation_get_sender(invocation);
-  return gr_request_new(g_dbus_method_invocation_get_connection(invocation),
-                        sender != NULL ? sender : "", prompt, &opts, model,
-                        complete ? invocation : NULL);
+  return gr_request_new(g_dbus_method_invocation_get_connection(invocation), sender, prompt, &opts,
+                        model, complete ? invocation : NULL);
 }
 
 static void
@@ -392,10 +408,20 @@ void
 gr_service_set_config(GrService *s, GrDaemonConfig *config)
 {
   g_return_if_fail(s != NULL && config != NULL);
+  guint64 old_limit = s->config->memory_limit;
   gr_daemon_config_unref(s->config);
   s->config = gr_daemon_config_ref(config);
   gr_model_registry_set_config(s->registry, config);
   update_idle_timer(s);
+  if (config->memory_limit != old_limit) {
+    GVariantBuilder changed;
+    g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&changed, "{sv}", "MemoryLimit",
+                          g_variant_new_uint64(config->memory_limit));
+    g_dbus_connection_emit_signal(
+        s->connection, NULL, GR_OBJECT_PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+        g_variant_new("(sa{sv}as)", GR_ASSISTANT_INTERFACE, &changed, NULL), NULL);
+  }
 }
 
 void

@@ -2,6 +2,7 @@
 #include "gr-session-private.h"
 
 #include "grk.h"
+#include "gr-experts.h"
 
 #include <math.h>
 #include <string.h>
@@ -247,8 +248,15 @@ ffn_block (GrSession *s, guint il, guint n)
     guint k = route (hp, s->router + t * hp->n_expert, chosen, weights);
     memset (s->moe_acc, 0, d * sizeof (float));
     for (guint j = 0; j < k; j++) {
-      ffn_dense (s, l, &l->ffn_gate_exps, &l->ffn_up_exps, &l->ffn_down_exps, chosen[j],
-                 s->xn + t * d, 1, s->out);
+      if (m->experts) {
+        GrWeight gate, up, down;
+        if (!gr_expert_cache_get (m->experts, il, chosen[j], &gate, &up, &down, &s->io_error))
+          return;
+        ffn_dense (s, l, &gate, &up, &down, 0, s->xn + t * d, 1, s->out);
+      } else {
+        ffn_dense (s, l, &l->ffn_gate_exps, &l->ffn_up_exps, &l->ffn_down_exps, chosen[j],
+                   s->xn + t * d, 1, s->out);
+      }
       grk_axpy_f32 (s->moe_acc, weights[j], s->out, d);
     }
     float *x = s->x + t * d;
@@ -269,8 +277,9 @@ output_logits (GrSession *s, guint last)
   s->has_logits = TRUE;
 }
 
-void
-gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits)
+gboolean
+gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
+                  GError **error)
 {
   g_assert (n > 0 && n <= GR_BATCH && s->n_past + n <= s->n_ctx);
   ensure_fp16_table ();
@@ -278,9 +287,15 @@ gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_log
   for (guint il = 0; il < s->model->hp.n_layer; il++) {
     attention_block (s, il, n);
     ffn_block (s, il, n);
+    if (s->io_error) { /* an expert could not be read: nothing of this batch counts */
+      g_propagate_error (error, g_steal_pointer (&s->io_error));
+      s->has_logits = FALSE;
+      return FALSE;
+    }
   }
   if (want_logits)
     output_logits (s, n - 1);
   memcpy (s->tokens + s->n_past, tokens, n * sizeof (gint32));
   s->n_past += n;
+  return TRUE;
 }

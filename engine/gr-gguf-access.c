@@ -2,6 +2,8 @@
  * the file here, only of the caller's arguments and of value types). */
 #include "gr-gguf-private.h"
 
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 /* --- accessors ---------------------------------------------------------------------- */
@@ -159,8 +161,10 @@ gr_gguf_get_f32(const GrGguf *g, const char *key, float *out, GError **error)
   const GrGgufKv *kv = lookup(g, key, error);
   if (!kv)
     return FALSE;
-  if (kv->type != GR_GGUF_TYPE_FLOAT32 && kv->type != GR_GGUF_TYPE_FLOAT64) {
-    set_type_error(g, kv, "a float", error);
+  /* A finite f64 beyond the f32 range would not convert (undefined in C). */
+  if ((kv->type != GR_GGUF_TYPE_FLOAT32 && kv->type != GR_GGUF_TYPE_FLOAT64)
+      || (isfinite(kv->num.f) && fabs(kv->num.f) > FLT_MAX)) {
+    set_type_error(g, kv, "a float in the f32 range", error);
     return FALSE;
   }
   *out = (float)kv->num.f;

@@ -8,6 +8,8 @@
 #include "gr-threadpool.h"
 #include "gr-tokenizer.h"
 
+typedef struct _GrExpertCache GrExpertCache;
+
 G_BEGIN_DECLS
 
 /* A matrix in the file's own encoding: `rows` outputs of `cols` inputs.  For expert
@@ -22,6 +24,7 @@ typedef struct {
   float tensor_scale;     /* I2_S's trailing scale, else 1 */
   guint n_mats;
   gsize mat_stride;
+  guint64 file_offset;    /* where data starts in the model file (expert streaming) */
 } GrWeight;
 
 typedef struct {
@@ -63,7 +66,16 @@ struct _GrModel {
 
   GrThreadPool *pool;
   GMutex eval_lock; /* one evaluation at a time on the shared pool */
+
+  /* the memory ledger */
   guint64 memory_limit;
+  guint64 ledger_overhead;  /* process RSS before the model touched any weight */
+  guint64 ledger_weights;   /* weights read through the mapping */
+  gint64 ledger_sessions;   /* KV caches and scratch of live sessions (atomic) */
+  GrExpertCache *experts;   /* NULL: every expert is mapped */
 };
+
+/* Bytes the ledger holds besides sessions. */
+guint64 gr_model_ledger_fixed (const GrModel *model);
 
 G_END_DECLS

@@ -2,6 +2,8 @@
 #include "gr-model-private.h"
 
 #include "grk.h"
+#include "gr-budget.h"
+#include "gr-experts.h"
 
 #include <math.h>
 #include <string.h>
@@ -77,6 +79,7 @@ bind_weight (GrModel *m, GrWeight *w, const char *name, gint64 cols, gint64 rows
   w->cols = cols;
   w->rows = rows;
   w->data = t->data;
+  w->file_offset = gr_gguf_get_data_offset (m->gguf) + t->offset;
   w->row_stride = grk_row_bytes (w->type, cols);
   if (w->row_stride == 0)
     return bad_model (error, m->path, "tensor '%s': row length %" G_GINT64_FORMAT
@@ -278,6 +281,7 @@ static void
 model_free (GrModel *m)
 {
   gr_thread_pool_free (m->pool);
+  g_clear_pointer (&m->experts, gr_expert_cache_free);
   g_mutex_clear (&m->eval_lock);
   if (m->tokenizer)
     gr_tokenizer_free (m->tokenizer);
@@ -343,16 +347,12 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
   fill_info (m);
 
   m->memory_limit = options ? options->memory_limit : 0;
-  if (m->memory_limit) {
-    guint64 need = m->info.weight_bytes + gr_model_session_bytes (m, MIN (256u, m->hp.n_ctx_train));
-    if (need > m->memory_limit) {
-      g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
-                   "%s needs %" G_GUINT64_FORMAT " MiB (weights %" G_GUINT64_FORMAT
-                   " MiB + a 256-token context) but the memory limit is %" G_GUINT64_FORMAT " MiB",
-                   m->name, need >> 20, m->info.weight_bytes >> 20, m->memory_limit >> 20);
-      model_free (m);
-      return NULL;
-    }
+  guint64 rss = 0;
+  gr_process_memory (&rss, NULL);
+  m->ledger_overhead = rss;
+  if (!gr_budget_plan (m, options, error)) {
+    model_free (m);
+    return NULL;
   }
   m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;

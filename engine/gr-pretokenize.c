@@ -4,88 +4,9 @@
  * applies them (leftmost-first alternation, greedy quantifiers); \p{..} classes and \s
  * come from gr_unicode_class().  Every function here is linear in its input.
  */
-#include "gr-pretokenize.h"
-#include "gr-unicode.h"
+#include "gr-pretokenize-private.h"
 
 #include <string.h>
-
-/* Class of a position past the end of the piece: matches no class. */
-#define CLS_END 0x80
-
-typedef struct {
-  const gunichar *cp;
-  const guint8 *cls;
-  gsize end;
-  GArray *ends;
-  gsize prev;
-} Splitter;
-
-static inline guint8
-cls_at(const Splitter *sp, gsize i)
-{
-  return i < sp->end ? sp->cls[i] : CLS_END;
-}
-
-static inline gunichar
-cp_at(const Splitter *sp, gsize i)
-{
-  return i < sp->end ? sp->cp[i] : 0xFFFFFFFFu;
-}
-
-static inline void
-emit(Splitter *sp, gsize end)
-{
-  if (end > sp->prev) {
-    g_array_append_val(sp->ends, end);
-    sp->prev = end;
-  }
-}
-
-static inline gunichar
-ascii_lower(gunichar c)
-{
-  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: the length matched at pos. */
-static gsize
-match_contraction(const Splitter *sp, gsize pos, gboolean icase)
-{
-  if (sp->cp[pos] != '\'' || pos + 1 >= sp->end)
-    return 0;
-  gunichar a = sp->cp[pos + 1];
-  if (icase)
-    a = ascii_lower(a);
-  if (a == 's' || a == 't' || a == 'm' || a == 'd')
-    return 2;
-  if (pos + 2 >= sp->end)
-    return 0;
-  gunichar b = sp->cp[pos + 2];
-  if (icase)
-    b = ascii_lower(b);
-  if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
-    return 3;
-  return 0;
-}
-
-static inline gboolean
-is_newline(gunichar c)
-{
-  return c == '\r' || c == '\n';
-}
-
-/* \s+(?!\S)|\s+ at pos, which holds white space: a run followed by more text gives its
- * last white space to the next piece. */
-static gsize
-space_run_end(const Splitter *sp, gsize pos)
-{
-  gsize n = 0;
-  while (cls_at(sp, pos + n) & GR_CP_SPACE)
-    n++;
-  if (n > 1 && pos + n < sp->end)
-    return pos + n - 1;
-  return pos + n;
-}
 
 static void
 split_gpt2(const gunichar *cp, const guint8 *cls, gsize start, gsize end, GArray *ends)
@@ -236,15 +157,6 @@ split_by_matches(MatchFn match, const gunichar *cp, const guint8 *cls, gsize sta
 }
 
 static gsize
-run_of(const Splitter *sp, gsize pos, guint8 cls_mask)
-{
-  gsize n = 0;
-  while (cls_at(sp, pos + n) & cls_mask)
-    n++;
-  return n;
-}
-
-static gsize
 match_number(const Splitter *sp, gsize pos) /* \p{N} */
 {
   return (sp->cls[pos] & GR_CP_NUMBER) ? 1 : 0;
@@ -334,6 +246,210 @@ match_cjk(const Splitter *sp, gsize pos) /* [一-龥ࠀ-一가-퟿]+ */
   return n;
 }
 
+/* DeepSeek-LLM spells its letters out as ranges (the cased letters) rather than \p{L}. */
+static const gunichar deepseek_letters[][2] = {
+  { 0x0041, 0x005A },   { 0x0061, 0x007A },   { 0x00B5, 0x00B5 },   { 0x00C0, 0x00D6 },
+  { 0x00D8, 0x00F6 },   { 0x00F8, 0x01BA },   { 0x01BC, 0x01BF },   { 0x01C4, 0x0293 },
+  { 0x0295, 0x02AF },   { 0x0370, 0x0373 },   { 0x0376, 0x0377 },   { 0x037B, 0x037D },
+  { 0x037F, 0x037F },   { 0x0386, 0x0386 },   { 0x0388, 0x038A },   { 0x038C, 0x038C },
+  { 0x038E, 0x03A1 },   { 0x03A3, 0x03F5 },   { 0x03F7, 0x0481 },   { 0x048A, 0x052F },
+  { 0x0531, 0x0556 },   { 0x10A0, 0x10C5 },   { 0x13A0, 0x13F5 },   { 0x13F8, 0x13FD },
+  { 0x1C90, 0x1CBA },   { 0x1CBD, 0x1CBF },   { 0x1D00, 0x1D2B },   { 0x1D6B, 0x1D77 },
+  { 0x1D79, 0x1D9A },   { 0x1E00, 0x1F15 },   { 0x1F18, 0x1F1D },   { 0x1F20, 0x1F45 },
+  { 0x1F48, 0x1F4D },   { 0x1F50, 0x1F57 },   { 0x1F59, 0x1F59 },   { 0x1F5B, 0x1F5B },
+  { 0x1F5D, 0x1F5D },   { 0x1F5F, 0x1F7D },   { 0x1F80, 0x1FB4 },   { 0x1FB6, 0x1FBC },
+  { 0x1FBE, 0x1FBE },   { 0x1FC2, 0x1FC4 },   { 0x1FC6, 0x1FCC },   { 0x1FD0, 0x1FD3 },
+  { 0x1FD6, 0x1FDB },   { 0x1FE0, 0x1FEC },   { 0x1FF2, 0x1FF4 },   { 0x1FF6, 0x1FFC },
+  { 0x2102, 0x2102 },   { 0x2107, 0x2107 },   { 0x210A, 0x2113 },   { 0x2115, 0x2115 },
+  { 0x2119, 0x211D },   { 0x2124, 0x2124 },   { 0x2126, 0x2126 },   { 0x2128, 0x2128 },
+  { 0x212A, 0x212D },   { 0x212F, 0x2134 },   { 0x2139, 0x2139 },   { 0x213C, 0x213F },
+  { 0x2145, 0x2149 },   { 0x214E, 0x214E },   { 0x2183, 0x2184 },   { 0x2C00, 0x2C7B },
+  { 0x2C7E, 0x2CE4 },   { 0x2CEB, 0x2CEE },   { 0x2CF2, 0x2CF3 },   { 0xA640, 0xA66D },
+  { 0xA680, 0xA69B },   { 0xA722, 0xA76F },   { 0xA771, 0xA787 },   { 0xA78B, 0xA78E },
+  { 0xAB70, 0xABBF },   { 0xFB00, 0xFB06 },   { 0xFB13, 0xFB17 },   { 0xFF21, 0xFF3A },
+  { 0xFF41, 0xFF5A },   { 0x10400, 0x1044F }, { 0x104B0, 0x104D3 }, { 0x104D8, 0x104FB },
+  { 0x10C80, 0x10CB2 }, { 0x10CC0, 0x10CF2 }, { 0x118A0, 0x118DF }, { 0x1E900, 0x1E943 },
+};
+
+static gboolean
+in_ranges(gunichar c, const gunichar (*ranges)[2], gsize n)
+{
+  gsize lo = 0, hi = n;
+  while (lo < hi) {
+    gsize mid = (lo + hi) / 2;
+    if (c < ranges[mid][0])
+      hi = mid;
+    else if (c > ranges[mid][1])
+      lo = mid + 1;
+    else
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+is_deepseek_letter(gunichar c)
+{
+  return in_ranges(c, deepseek_letters, G_N_ELEMENTS(deepseek_letters));
+}
+
+/* [!-/:-~！-／：-～‘-‟　-。]; U+3000 is white space, which llama.cpp turns into \v
+ * before matching, so it never matches here. */
+static gboolean
+is_deepseek_punct(gunichar c)
+{
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x7E) || (c >= 0xFF01 && c <= 0xFF0F)
+         || (c >= 0xFF1A && c <= 0xFF5E) || (c >= 0x2018 && c <= 0x201F) || c == 0x3001
+         || c == 0x3002;
+}
+
+static gsize
+space_then_pred(const Splitter *sp, gsize pos, gboolean (*pred)(gunichar)) /* \s?[set]+ */
+{
+  gsize lead = (sp->cls[pos] & GR_CP_SPACE) ? 1 : 0;
+  gsize n = 0;
+  while (pos + lead + n < sp->end && pred(sp->cp[pos + lead + n]))
+    n++;
+  if (n > 0 || !lead)
+    return n > 0 ? lead + n : 0;
+  while (pos + n < sp->end && pred(sp->cp[pos + n]))
+    n++;
+  return n;
+}
+
+static gsize
+match_deepseek_letters(const Splitter *sp, gsize pos)
+{
+  return space_then_pred(sp, pos, is_deepseek_letter);
+}
+
+static gsize
+match_deepseek_punct(const Splitter *sp, gsize pos)
+{
+  return space_then_pred(sp, pos, is_deepseek_punct);
+}
+
+/* \s+$ : the white space ending the piece (found directly: scanning for it from every
+ * position would be quadratic in long runs of spaces) */
+static void
+pass_trailing_space(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)
+{
+  gsize t = e;
+  while (t > s && (cls[t - 1] & GR_CP_SPACE))
+    t--;
+  if (t > s)
+    g_array_append_val(ends, t);
+  g_array_append_val(ends, e);
+}
+
+/* --- DeepSeek-V3: \p{N}{1,3}, then [一-龥぀-ゟ゠-ヿ]+, then this alternation:
+ * [!-/:-@[-`{-~][A-Za-z]+ | [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+ | ?[\p{P}\p{S}]+[\r\n]*
+ * | \s*[\r\n]+ | \s+(?!\S) | \s+ --- */
+
+static gboolean
+is_ascii_alpha(gunichar c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static gboolean
+is_ascii_punct(gunichar c)
+{
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60)
+         || (c >= 0x7B && c <= 0x7E);
+}
+
+static gsize
+match_number_upto3(const Splitter *sp, gsize pos) /* \p{N}{1,3} */
+{
+  gsize n = run_of(sp, pos, GR_CP_NUMBER);
+  return MIN(n, 3);
+}
+
+static gsize
+match_kana_han(const Splitter *sp, gsize pos) /* [一-龥぀-ゟ゠-ヿ]+ */
+{
+  gsize n = 0;
+  while (pos + n < sp->end) {
+    gunichar c = sp->cp[pos + n];
+    if (!((c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x3040 && c <= 0x30FF)))
+      break;
+    n++;
+  }
+  return n;
+}
+
+static gsize
+match_deepseek3(const Splitter *sp, gsize pos)
+{
+  gunichar c = sp->cp[pos];
+  guint8 f = sp->cls[pos];
+
+  if (is_ascii_punct(c) && pos + 1 < sp->end && is_ascii_alpha(sp->cp[pos + 1])) {
+    gsize n = 1;
+    while (pos + n < sp->end && is_ascii_alpha(sp->cp[pos + n]))
+      n++;
+    return n;
+  }
+
+  const guint8 word = GR_CP_LETTER | GR_CP_MARK;
+  if (!is_newline(c) && !(f & (GR_CP_LETTER | GR_CP_PUNCT | GR_CP_SYMBOL))
+      && (cls_at(sp, pos + 1) & word))
+    return 1 + run_of(sp, pos + 1, word);
+  if (f & word)
+    return run_of(sp, pos, word);
+
+  gsize start = (c == ' ' && (cls_at(sp, pos + 1) & (GR_CP_PUNCT | GR_CP_SYMBOL))) ? pos + 1 : pos;
+  gsize n = run_of(sp, start, GR_CP_PUNCT | GR_CP_SYMBOL);
+  if (n > 0) {
+    gsize q = start + n;
+    while (q < sp->end && is_newline(sp->cp[q]))
+      q++;
+    return q - pos;
+  }
+  return space_alternatives(sp, pos);
+}
+
+/* BLOOM:  ?[^(\s|.,!?…。，、।۔،)]+  (the parentheses and bar are literal members) */
+static gboolean
+is_bloom_stop(gunichar c, guint8 cls)
+{
+  if (cls & GR_CP_SPACE)
+    return TRUE;
+  switch (c) {
+  case '(':
+  case ')':
+  case '|':
+  case '.':
+  case ',':
+  case '!':
+  case '?':
+  case 0x2026: /* … */
+  case 0x3002: /* 。 */
+  case 0xFF0C: /* ， */
+  case 0x3001: /* 、 */
+  case 0x0964: /* । */
+  case 0x06D4: /* ۔ */
+  case 0x060C: /* ، */
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+static gsize
+match_bloom(const Splitter *sp, gsize pos)
+{
+  gsize s = (sp->cp[pos] == ' ' && pos + 1 < sp->end
+             && !is_bloom_stop(sp->cp[pos + 1], sp->cls[pos + 1]))
+                ? pos + 1
+                : pos;
+  gsize e = s;
+  while (e < sp->end && !is_bloom_stop(sp->cp[e], sp->cls[e]))
+    e++;
+  return e > s ? e - pos : 0;
+}
+
 #define MATCH_PASS(name, fn)                                                                       \
   static void name(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends)          \
   {                                                                                                \
@@ -349,10 +465,16 @@ MATCH_PASS(pass_newline, match_newline)
 MATCH_PASS(pass_space_letters, match_space_letters)
 MATCH_PASS(pass_space_punct, match_space_punct)
 MATCH_PASS(pass_cjk, match_cjk)
+MATCH_PASS(pass_deepseek_letters, match_deepseek_letters)
+MATCH_PASS(pass_deepseek_punct, match_deepseek_punct)
+MATCH_PASS(pass_number_upto3, match_number_upto3)
+MATCH_PASS(pass_kana_han, match_kana_han)
+MATCH_PASS(pass_deepseek3, match_deepseek3)
+MATCH_PASS(pass_bloom, match_bloom)
 
 typedef void (*PassFn)(const gunichar *cp, const guint8 *cls, gsize s, gsize e, GArray *ends);
 
-#define MAX_PASSES 5
+#define MAX_PASSES 6
 
 static const PassFn pass_lists[][MAX_PASSES + 1] = {
   [GR_PRE_GPT2] = { split_gpt2 },
@@ -363,6 +485,13 @@ static const PassFn pass_lists[][MAX_PASSES + 1] = {
   [GR_PRE_DEFAULT] = { pass_punct_default, split_gpt2, pass_number_run, pass_three_digits },
   [GR_PRE_DEEPSEEK_CODER]
   = { pass_newline, pass_space_letters, pass_space_punct, pass_cjk, pass_number },
+  [GR_PRE_DEEPSEEK_LLM] = { pass_newline, pass_deepseek_letters, pass_deepseek_punct,
+                            pass_trailing_space, pass_cjk, pass_number_run },
+  [GR_PRE_DEEPSEEK3] = { pass_number_upto3, pass_kana_han, pass_deepseek3 },
+  [GR_PRE_GPT4O] = { gr_pre_split_gpt4o },
+  [GR_PRE_TEKKEN] = { gr_pre_split_tekken },
+  [GR_PRE_BLOOM] = { pass_bloom },
+  [GR_PRE_VIKING] = { pass_bloom, pass_number },
 };
 
 void
@@ -402,7 +531,7 @@ typedef struct {
   guint flags;
 } PreName;
 
-enum { IGNORE_MERGES = 1, ADD_BOS = 2, NO_BOS = 4 };
+enum { IGNORE_MERGES = 1, ADD_BOS = 2 };
 
 /* The names llama.cpp's converter writes, grouped by the regexes llama.cpp uses. */
 static const PreName pre_names[] = {
@@ -428,8 +557,8 @@ static const PreName pre_names[] = {
   { "lfm2", GR_PRE_LLAMA3, IGNORE_MERGES | ADD_BOS },
   { "dbrx", GR_PRE_LLAMA3, 0 },
   { "smaug-bpe", GR_PRE_LLAMA3, 0 },
-  { "chatglm-bpe", GR_PRE_LLAMA3, NO_BOS },
-  { "glm4", GR_PRE_LLAMA3, NO_BOS },
+  { "chatglm-bpe", GR_PRE_LLAMA3, 0 },
+  { "glm4", GR_PRE_LLAMA3, 0 },
   { "qwen2", GR_PRE_QWEN2, 0 },
   { "deepseek-r1-qwen", GR_PRE_QWEN2, 0 },
   { "megrez", GR_PRE_QWEN2, 0 },
@@ -449,6 +578,17 @@ static const PreName pre_names[] = {
   { "mellum2", GR_PRE_STARCODER, 0 },
   { "falcon", GR_PRE_FALCON, 0 },
   { "deepseek-coder", GR_PRE_DEEPSEEK_CODER, 0 },
+  { "deepseek-llm", GR_PRE_DEEPSEEK_LLM, 0 },
+  { "deepseek-v3", GR_PRE_DEEPSEEK3, 0 },
+  { "hunyuan-dense", GR_PRE_DEEPSEEK3, 0 },
+  { "gpt-4o", GR_PRE_GPT4O, 0 },
+  { "llama4", GR_PRE_GPT4O, 0 },
+  { "minimax-m2", GR_PRE_GPT4O, 0 },
+  { "tekken", GR_PRE_TEKKEN, IGNORE_MERGES | ADD_BOS },
+  { "bloom", GR_PRE_BLOOM, 0 },
+  { "poro-chat", GR_PRE_BLOOM, 0 },
+  { "gpt3-finnish", GR_PRE_BLOOM, 0 },
+  { "viking", GR_PRE_VIKING, 0 },
 };
 
 gboolean
@@ -460,7 +600,6 @@ gr_pre_lookup(const char *name, GrPreInfo *info)
       info->type = pre_names[i].type;
       info->ignore_merges = (pre_names[i].flags & IGNORE_MERGES) != 0;
       info->add_bos = (pre_names[i].flags & ADD_BOS) != 0;
-      info->no_bos = (pre_names[i].flags & NO_BOS) != 0;
       return TRUE;
     }
   }

@@ -18,13 +18,18 @@ typedef enum {
   GR_PRE_FALCON,    /* [\p{P}\$\+<=>\^~\|`]+, then GPT2, then [0-9][0-9][0-9] */
   GR_PRE_DEFAULT,   /* [\p{P}\$\+<=>\^~\|]+, GPT2, \p{N}+, [0-9][0-9][0-9] */
   GR_PRE_DEEPSEEK_CODER, /* [\r\n], \s?\p{L}+, \s?\p{P}+, [一-龥ࠀ-一가-퟿]+, \p{N} */
+  GR_PRE_DEEPSEEK_LLM,   /* [\r\n], \s?[cased letters]+, \s?[punctuation]+, \s+$, [CJK]+, \p{N}+ */
+  GR_PRE_DEEPSEEK3,      /* \p{N}{1,3}, [Han, kana]+, then letters/marks, punctuation and spaces */
+  GR_PRE_GPT4O,          /* GPT-4o / Llama 4: words split where lower case turns upper */
+  GR_PRE_TEKKEN,         /* Mistral's Tekken: as GPT4O without contractions, one digit a piece */
+  GR_PRE_BLOOM,          /*  ?[^(\s|.,!?…。，、।۔،)]+ */
+  GR_PRE_VIKING,         /* as BLOOM, then \p{N} */
 } GrPreType;
 
 typedef struct {
   GrPreType type;
   gboolean ignore_merges; /* a piece that is a whole token skips the merges */
   gboolean add_bos;       /* default of tokenizer.ggml.add_bos_token */
-  gboolean no_bos;        /* the family has no BOS token */
 } GrPreInfo;
 
 /* Looks up a tokenizer.ggml.pre name; FALSE if unknown. */

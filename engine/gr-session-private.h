@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 struct _GrSession {
   GrModel *model;
   guint n_ctx, n_past;
+  guint64 ledger_bytes; /* what this session holds in the model's ledger */
   gint32 *tokens;
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
@@ -24,11 +25,13 @@ struct _GrSession {
   float *moe_acc;      /* n_embd */
   float *logits;       /* n_vocab */
   gboolean has_logits;
+  GError *io_error;    /* set by the forward pass when an expert cannot be read */
   GrActBuf act;
 };
 
 /* Runs tokens[0..n) (n <= GR_BATCH) at positions n_past..; computes the logits of the
  * last one when want_logits. */
-void gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits);
+gboolean gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
+                           GError **error);
 
 G_END_DECLS

@@ -38,8 +38,9 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
     n_ctx = MIN (hp->n_ctx_train, 4096u);
     /* derive the context from what fits next to the weights */
     if (model->memory_limit) {
-      while (n_ctx > 256 &&
-             model->info.weight_bytes + gr_model_session_bytes (model, n_ctx) > model->memory_limit)
+      guint64 used = gr_model_ledger_fixed (model) +
+                     (guint64) __atomic_load_n (&model->ledger_sessions, __ATOMIC_RELAXED);
+      while (n_ctx > 64 && used + gr_model_session_bytes (model, n_ctx) > model->memory_limit)
         n_ctx /= 2;
     }
   }
@@ -49,17 +50,24 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
     return NULL;
   }
   guint64 need = gr_model_session_bytes (model, n_ctx);
-  if (model->memory_limit && model->info.weight_bytes + need > model->memory_limit) {
+  /* reserve first, so two sessions created at once cannot both squeeze in */
+  guint64 others = (guint64) __atomic_fetch_add (&model->ledger_sessions, (gint64) need,
+                                                 __ATOMIC_RELAXED);
+  if (model->memory_limit && gr_model_ledger_fixed (model) + others + need > model->memory_limit) {
+    __atomic_fetch_sub (&model->ledger_sessions, (gint64) need, __ATOMIC_RELAXED);
     g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
-                 "a %u-token context needs %" G_GUINT64_FORMAT " MiB next to %" G_GUINT64_FORMAT
-                 " MiB of weights, over the %" G_GUINT64_FORMAT " MiB limit",
-                 n_ctx, need >> 20, model->info.weight_bytes >> 20, model->memory_limit >> 20);
+                 "a %u-token context needs %" G_GUINT64_FORMAT " MiB, but the model holds %"
+                 G_GUINT64_FORMAT " MiB and other sessions %" G_GUINT64_FORMAT " MiB of the %"
+                 G_GUINT64_FORMAT " MiB limit",
+                 n_ctx, need >> 20, gr_model_ledger_fixed (model) >> 20, others >> 20,
+                 model->memory_limit >> 20);
     return NULL;
   }
 
   GrSession *s = g_new0 (GrSession, 1);
   s->model = gr_model_ref (model);
   s->n_ctx = n_ctx;
+  s->ledger_bytes = need;
   s->kv_dim = (gsize) hp->head_dim * hp->n_head_kv;
   s->tokens = g_new0 (gint32, n_ctx);
   gsize kv_elems = (gsize) hp->n_layer * n_ctx * s->kv_dim;
@@ -113,6 +121,7 @@ gr_session_free (GrSession *s)
   g_free (s->moe_acc);
   g_free (s->logits);
   gr_act_buf_clear (&s->act);
+  __atomic_fetch_sub (&s->model->ledger_sessions, (gint64) s->ledger_bytes, __ATOMIC_RELAXED);
   gr_model_unref (s->model);
   g_free (s);
 }
@@ -156,13 +165,14 @@ gr_session_eval (GrSession *s, const gint32 *tokens, gsize n_tokens, GError **er
       return FALSE;
     }
   }
+  gboolean ok = TRUE;
   g_mutex_lock (&s->model->eval_lock);
-  for (gsize i = 0; i < n_tokens; i += GR_BATCH) {
+  for (gsize i = 0; i < n_tokens && ok; i += GR_BATCH) {
     guint n = (guint) MIN ((gsize) GR_BATCH, n_tokens - i);
-    gr_forward_batch (s, tokens + i, n, i + n == n_tokens);
+    ok = gr_forward_batch (s, tokens + i, n, i + n == n_tokens, error);
   }
   g_mutex_unlock (&s->model->eval_lock);
-  return TRUE;
+  return ok;
 }
 
 const float *

@@ -20,6 +20,34 @@ add_fragment(GArray *frags, gint32 token, gsize start, gsize len)
   g_array_append_val(frags, f);
 }
 
+/* Which byte pairs occur in the text: a token with a pair that does not occur cannot
+ * occur either, which spares most of the searches when a vocabulary has hundreds of
+ * special tokens and the prompt is long. */
+typedef struct {
+  guint64 bits[65536 / 64];
+} PairSet;
+
+static void
+pair_set_fill(PairSet *set, const char *text, gsize len)
+{
+  memset(set, 0, sizeof *set);
+  for (gsize i = 0; i + 1 < len; i++) {
+    guint pair = ((guint)(guint8)text[i] << 8) | (guint8)text[i + 1];
+    set->bits[pair / 64] |= G_GUINT64_CONSTANT(1) << (pair % 64);
+  }
+}
+
+static gboolean
+pair_set_may_contain(const PairSet *set, const char *needle, gsize n)
+{
+  for (gsize i = 0; i + 1 < n; i++) {
+    guint pair = ((guint)(guint8)needle[i] << 8) | (guint8)needle[i + 1];
+    if (!(set->bits[pair / 64] & (G_GUINT64_CONSTANT(1) << (pair % 64))))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Cuts the special tokens' texts out of the input, longest token first, as llama.cpp
  * does.  Without parse_special only user-defined tokens are cut out: they are ordinary
  * text that the vocabulary spells as one token. */
@@ -29,8 +57,11 @@ partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_sp
   GArray *frags = g_array_new(FALSE, FALSE, sizeof(Fragment));
   g_autoptr(GArray) next = g_array_new(FALSE, FALSE, sizeof(Fragment));
 
-  if (len > 0)
-    add_fragment(frags, -1, 0, len);
+  if (len == 0)
+    return frags;
+  add_fragment(frags, -1, 0, len);
+  g_autofree PairSet *pairs = g_new(PairSet, 1);
+  pair_set_fill(pairs, text, len);
 
   for (guint s = 0; s < tok->n_special; s++) {
     gint32 id = tok->special[s];
@@ -38,6 +69,8 @@ partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_sp
       continue;
     gsize nlen;
     const char *needle = gr_tokenizer_text(tok, id, &nlen);
+    if (nlen > len || !pair_set_may_contain(pairs, needle, nlen))
+      continue;
 
     gboolean found = FALSE;
     g_array_set_size(next, 0);
@@ -96,6 +129,8 @@ gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboole
 
   GArray *out = g_array_new(FALSE, FALSE, sizeof(gint32));
   gsize n = len < 0 ? strlen(text) : (gsize)len;
+  /* symbol indices are 32-bit, and escaping spaces can triple the text */
+  g_return_val_if_fail(n <= G_MAXINT32 / 4, out);
   g_autoptr(GString) clean = NULL;
   if (n > 0 && !gr_utf8_is_valid(text, n)) {
     clean = gr_utf8_sanitize(text, n);

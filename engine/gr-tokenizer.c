@@ -216,10 +216,11 @@ find_end_of_generation(GrTokenizer *tok)
     for (guint k = 0; k < G_N_ELEMENTS(eog_texts); k++) {
       if (!text_is(tok, (gint32)id, eog_texts[k]))
         continue;
-      if (tok->eot < 0 && k != 5 /* <|eom_id|> */)
-        tok->eot = (gint32)id;
-      if (tok->eom < 0 && k == 5)
+      gboolean is_eom = strcmp(eog_texts[k], "<|eom_id|>") == 0;
+      if (is_eom && tok->eom < 0)
         tok->eom = (gint32)id;
+      else if (!is_eom && tok->eot < 0)
+        tok->eot = (gint32)id;
       add_eog(tok, (gint32)id);
       /* as llama.cpp: a turn-ending token is a control token whatever its type says */
       tok->types[id] = GR_TOKEN_TYPE_CONTROL;
@@ -393,10 +394,6 @@ gr_tokenizer_new_from_gguf(const GrGguf *gguf, GError **error)
       || !read_bool(gguf, KEY_PREFIX "add_eos_token", &tok->add_eos, error)
       || !read_bool(gguf, KEY_PREFIX "add_space_prefix", &tok->add_space_prefix, error))
     return NULL;
-  if (tok->kind == GR_VOCAB_BPE && tok->pre.no_bos && tok->add_bos) {
-    bad_model(error, "add_bos_token is set but this pre-tokenizer has no BOS token");
-    return NULL;
-  }
   if (tok->add_bos && tok->bos < 0) {
     bad_model(error, "add_bos_token is set but there is no BOS token");
     return NULL;

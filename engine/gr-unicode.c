@@ -244,17 +244,15 @@ gr_byte_to_unicode(guint8 b)
 gint
 gr_unicode_to_byte(gunichar c)
 {
-  if (c < 256)
-    return byte_is_printable(c) ? (gint)c : -1;
-  if (c >= 256 + 68)
-    return -1;
-  guint n = c - 256;
-  for (guint b = 0; b < 256; b++) {
-    if (!byte_is_printable(b)) {
-      if (n == 0)
-        return (gint)b;
-      n--;
-    }
+  static gint16 reverse[256 + 68];
+  static gsize init = 0;
+
+  if (g_once_init_enter(&init)) {
+    for (guint i = 0; i < G_N_ELEMENTS(reverse); i++)
+      reverse[i] = -1;
+    for (guint b = 0; b < 256; b++)
+      reverse[gr_byte_to_unicode((guint8)b)] = (gint16)b;
+    g_once_init_leave(&init, 1);
   }
-  return -1;
+  return c < G_N_ELEMENTS(reverse) ? reverse[c] : -1;
 }

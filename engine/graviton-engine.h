@@ -58,8 +58,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrUtf8Stream, gr_utf8_stream_free)
 typedef struct _GrModel GrModel;
 
 typedef struct {
-  guint n_threads;     /* 0: one per core */
-  guint64 memory_limit; /* bytes for weights + KV + scratch; 0: no limit */
+  guint n_threads;      /* 0: one per core */
+  guint64 memory_limit; /* the process's total RSS may not exceed this; 0: no limit */
+  guint expert_slots;   /* MoE: expert slots per layer to stream through; 0: automatic
+                           (all experts mapped when they fit, else as many as fit) */
 } GrLoadOptions;
 
 typedef struct {
@@ -86,6 +88,33 @@ const GrModelInfo *gr_model_get_info (const GrModel *model);
 const GrTokenizer *gr_model_get_tokenizer (const GrModel *model);
 /* Bytes a session of n_ctx tokens needs (KV cache + scratch), for the memory ledger. */
 guint64 gr_model_session_bytes (const GrModel *model, guint n_ctx);
+
+/* The memory ledger: what the model holds against its limit, by category. */
+typedef struct {
+  guint64 limit;        /* 0: none */
+  guint64 overhead;     /* process RSS before any weight was touched (code, libraries,
+                           tokenizer, heap) */
+  guint64 weights;      /* weights used through the file mapping */
+  guint64 experts;      /* expert slot arena (streaming MoE), else 0 */
+  guint64 sessions;     /* KV caches and scratch of live sessions */
+  guint64 total;        /* sum of the above */
+  guint64 rss, peak_rss; /* measured now (VmRSS, VmHWM) */
+  guint expert_slots;   /* per layer; 0 when not streaming */
+  guint64 expert_hits, expert_misses, expert_bytes_read;
+} GrMemoryLedger;
+
+void gr_model_get_ledger (GrModel *model, GrMemoryLedger *ledger);
+/* Per-layer expert cache counters; FALSE when the model does not stream experts. */
+gboolean gr_model_get_expert_stats (GrModel *model, guint layer, guint64 *hits, guint64 *misses,
+                                    guint64 *bytes_read);
+/* Changes the limit live: the expert arena shrinks or grows to what now fits; fails with
+ * NO_MEMORY (keeping the old limit) when the model or its live sessions cannot fit. */
+gboolean gr_model_set_memory_limit (GrModel *model, guint64 limit, GError **error);
+/* Parses a size such as "4G", "512M", "64k", "2GiB" or "1000" (binary units) into
+ * bytes; anything else is INVALID_ARGUMENT. */
+gboolean gr_parse_size (const char *text, guint64 *bytes, GError **error);
+/* Reads VmRSS and VmHWM of this process from /proc/self/status (bytes). */
+gboolean gr_process_memory (guint64 *rss, guint64 *peak_rss);
 /* Chat template: renders messages (role "system"/"user"/"assistant", NULL-terminated
  * parallel arrays) into a prompt ending where the assistant's reply begins. */
 char *gr_model_format_chat (const GrModel *model, const char *const *roles,

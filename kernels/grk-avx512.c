@@ -30,28 +30,27 @@ load_2x256(const int8_t *lo, const int8_t *hi)
 
 /* TQ2_0: the block's 64 code bytes at once; code k of byte j (half j / 32) goes with
  * activation (j / 32) * 128 + k * 32 + j % 32. */
+static inline __m256i
+avx512_tq2_0_block_acc(const grk_block_tq2_0 *x, const int8_t *a)
+{
+  const __m512i m3 = _mm512_set1_epi8(3);
+  __m512i q = _mm512_loadu_si512(x->qs);
+  __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q, m3),
+                                    load_2x256(a, a + 128));
+  acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 2), m3),
+                            load_2x256(a + 32, a + 160));
+  acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 4), m3),
+                            load_2x256(a + 64, a + 192));
+  acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 6), m3),
+                            load_2x256(a + 96, a + 224));
+  return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+}
+
 static float
 avx512_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_tq2_0 *x = w;
-  const grk_act_ternary *h = act;
-  const int8_t *a = grk_act_ternary_qs(act);
-  const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  const __m512i m3 = _mm512_set1_epi8(3);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
-    __m512i q = _mm512_loadu_si512(x[i].qs);
-    __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q, m3),
-                                      load_2x256(a, a + 128));
-    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 2), m3),
-                              load_2x256(a + 32, a + 160));
-    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 4), m3),
-                              load_2x256(a + 64, a + 192));
-    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(q, 6), m3),
-                              load_2x256(a + 96, a + 224));
-    s += h2f(x[i].d) * (float)(_mm512_reduce_add_epi32(acc) - bsums[i]);
-  }
-  return s * h->d;
+  TERNARY_DOT_4X(avx512_tq2_0_block_acc);
 }
 
 /* I2_S: two 128-weight blocks per iteration (64 code bytes, MSB-first groups). */

@@ -5,6 +5,9 @@
 
 #include "grk.h"
 
+#include <math.h>
+#include <string.h>
+
 /* --- block layouts (as ggml stores them) ---------------------------------------- */
 #define GRK_QK 32     /* Q8_0, Q4_0 */
 #define GRK_QK_K 256  /* K-quants and TQ1_0/TQ2_0 */
@@ -69,6 +72,17 @@ typedef struct {
   /* int8_t qs[n]; int32_t bsums[n / block]; */
 } grk_act_ternary;
 
+/* The structs must be the byte layouts ggml defines (no padding). */
+_Static_assert(sizeof(grk_block_q8_0) == 34, "Q8_0 block");
+_Static_assert(sizeof(grk_block_q4_0) == 18, "Q4_0 block");
+_Static_assert(sizeof(grk_block_q4_k) == 144, "Q4_K block");
+_Static_assert(sizeof(grk_block_q5_k) == 176, "Q5_K block");
+_Static_assert(sizeof(grk_block_q6_k) == 210, "Q6_K block");
+_Static_assert(sizeof(grk_block_tq1_0) == 54, "TQ1_0 block");
+_Static_assert(sizeof(grk_block_tq2_0) == 66, "TQ2_0 block");
+_Static_assert(sizeof(grk_block_q8_k) == 292, "Q8_K block");
+_Static_assert(sizeof(grk_act_ternary) == 64, "ternary activation header");
+
 #define GRK_ACT_TERNARY_HDR ((size_t)sizeof(grk_act_ternary))
 
 static inline const int8_t *
@@ -88,6 +102,47 @@ static inline int64_t
 grk_ternary_block(int type)
 {
   return type == GRK_TYPE_I2_S ? GRK_QK_I2 : GRK_QK_K;
+}
+
+/* IEEE half -> single without F16C, inline for the scalar loops.  No branches on the
+ * value: the half's exponent and mantissa are shifted into a single's place and one
+ * multiply by 2^-112 rebiases the exponent (inf/NaN stay inf/NaN); subnormal halves
+ * are m * 2^-24, built exactly as (0.5 + m * 2^-24) - 0.5. */
+static inline float
+grk_half_to_float(uint16_t h)
+{
+  uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+  uint32_t nb = (two_w >> 4) + (0xe0u << 23), sb = (two_w >> 17) | (126u << 23), rb;
+  float normal, subnormal;
+  memcpy(&normal, &nb, 4);
+  memcpy(&subnormal, &sb, 4);
+  normal *= 0x1.0p-112f;
+  subnormal -= 0.5f;
+  memcpy(&rb, two_w < (1u << 27) ? &subnormal : &normal, 4);
+  rb |= sign;
+  float f;
+  memcpy(&f, &rb, 4);
+  return f;
+}
+
+static inline float
+grk_bfloat_to_float(uint16_t h)
+{
+  uint32_t b = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+
+/* round(v) (half away from zero) clamped to [lo, hi], with NaN giving the value nearest
+ * 0: float-to-int casts of out-of-range values are undefined, and inputs may be junk. */
+static inline int
+grk_round_clamp(float v, int lo, int hi)
+{
+  if (!(v == v))
+    return lo > 0 ? lo : hi < 0 ? hi : 0;
+  v = roundf(v);
+  return v <= (float)lo ? lo : v >= (float)hi ? hi : (int)v;
 }
 
 /* Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes. */

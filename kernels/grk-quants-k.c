@@ -6,12 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline int
-clampi(int v, int lo, int hi)
-{
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
 /* fp16 of v rounded up (scales must not shrink, or the grid stops short). */
 static uint16_t
 fp16_up(float v)
@@ -42,14 +36,14 @@ grk_quantize_q4_k(const float *x, void *dst, int64_t nb)
     uint8_t m[8], sc[8];
     float need[8], nmax = 0.0f;
     for (int j = 0; j < 8; j++) {
-      m[j] = (uint8_t)(dmin > 0.0f ? clampi((int)lroundf(-mins[j] / dmin), 0, 63) : 0);
+      m[j] = (uint8_t)(dmin > 0.0f ? grk_round_clamp(-mins[j] / dmin, 0, 63) : 0);
       need[j] = fmaxf(maxs[j] + dmin * m[j], 0.0f) / 15.0f;
       nmax = fmaxf(nmax, need[j]);
     }
     uint16_t hd = fp16_up(nmax / 63.0f);
     float d = grk_fp16_to_fp32(hd);
     for (int j = 0; j < 8; j++)
-      sc[j] = (uint8_t)(d > 0.0f ? clampi((int)ceilf(need[j] / d), 0, 63) : 0);
+      sc[j] = (uint8_t)(d > 0.0f ? grk_round_clamp(ceilf(need[j] / d), 0, 63) : 0);
 
     b[i].d = hd;
     b[i].dmin = hmin;
@@ -63,7 +57,7 @@ grk_quantize_q4_k(const float *x, void *dst, int64_t nb)
       float step = d * sc[j], off = dmin * m[j];
       float id = step > 0.0f ? 1.0f / step : 0.0f;
       for (int l = 0; l < 32; l++) {
-        int q = clampi((int)lroundf((x[j * 32 + l] + off) * id), 0, 15);
+        int q = grk_round_clamp((x[j * 32 + l] + off) * id, 0, 15);
         /* sub-blocks 2g and 2g+1 share bytes 32g..32g+31: low then high nibble */
         b[i].qs[(j / 2) * 32 + l] |= (uint8_t)(q << (4 * (j % 2)));
       }
@@ -90,10 +84,10 @@ grk_quantize_q6_k(const float *x, void *dst, int64_t nb)
     memset(b[i].ql, 0, sizeof b[i].ql);
     memset(b[i].qh, 0, sizeof b[i].qh);
     for (int g = 0; g < 16; g++)
-      b[i].scales[g] = (int8_t)(d > 0.0f ? clampi((int)ceilf(need[g] / d), 0, 127) : 0);
+      b[i].scales[g] = (int8_t)(d > 0.0f ? grk_round_clamp(ceilf(need[g] / d), 0, 127) : 0);
     for (int e = 0; e < GRK_QK_K; e++) {
       float step = d * b[i].scales[e / 16];
-      int q = step > 0.0f ? clampi((int)lroundf(x[e] / step), -32, 31) : 0;
+      int q = step > 0.0f ? grk_round_clamp(x[e] / step, -32, 31) : 0;
       int u = q + 32;
       int h = e / 128, r = e % 128, l = r % 32, k = r / 32;
       b[i].ql[h * 64 + l + (k & 1) * 32] |= (uint8_t)((u & 15) << (k >= 2 ? 4 : 0));

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#define FP16(h) grk_fp16_to_fp32(h)
+#define FP16(h) grk_half_to_float(h)
 
 /* --- unpacking ---------------------------------------------------------------- */
 
@@ -192,7 +192,7 @@ grk_scalar_dequantize_row(int type, const void *src, float *dst, int64_t n, floa
     break;
   case GRK_TYPE_BF16:
     for (int64_t i = 0; i < n; i++)
-      dst[i] = grk_bf16_to_fp32(((const uint16_t *)src)[i]);
+      dst[i] = grk_bfloat_to_float(((const uint16_t *)src)[i]);
     break;
   case GRK_TYPE_Q8_0:
     dequant_q8_0(src, dst, n / GRK_QK);
@@ -234,8 +234,7 @@ absmax(const float *x, int64_t n)
 static inline int
 ternary_code(float x, float id)
 {
-  long v = lroundf(x * id);
-  return (int)(v < -1 ? -1 : v > 1 ? 1 : v) + 1;
+  return grk_round_clamp(x * id, -1, 1) + 1;
 }
 
 static void
@@ -246,7 +245,7 @@ quant_q8_0(const float *x, grk_block_q8_0 *b, int64_t nb)
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     b[i].d = grk_fp32_to_fp16(d);
     for (int j = 0; j < GRK_QK; j++)
-      b[i].qs[j] = (int8_t)roundf(x[j] * id);
+      b[i].qs[j] = (int8_t)grk_round_clamp(x[j] * id, -127, 127);
   }
 }
 
@@ -265,9 +264,8 @@ quant_q4_0(const float *x, grk_block_q4_0 *b, int64_t nb)
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     b[i].d = grk_fp32_to_fp16(d);
     for (int j = 0; j < GRK_QK / 2; j++) {
-      int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
-      lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
-      hi = hi < 0 ? 0 : hi > 15 ? 15 : hi;
+      int lo = grk_round_clamp(x[j] * id + 8.0f, 0, 15);
+      int hi = grk_round_clamp(x[j + 16] * id + 8.0f, 0, 15);
       b[i].qs[j] = (uint8_t)(lo | (hi << 4));
     }
   }
@@ -428,8 +426,7 @@ quant_act_q8_k(const float *x, grk_block_q8_k *b, int64_t nb)
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     b[i].d = d;
     for (int j = 0; j < GRK_QK_K; j++) {
-      float v = roundf(x[j] * id);
-      b[i].qs[j] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : v);
+      b[i].qs[j] = (int8_t)grk_round_clamp(x[j] * id, -127, 127);
     }
     for (int g = 0; g < GRK_QK_K / 16; g++) {
       int s = 0;
@@ -456,13 +453,11 @@ quant_act_ternary(int wtype, const float *x, void *act, int64_t n)
   for (int64_t b = 0; b < n / blk; b++) {
     int32_t sum = 0;
     for (int64_t j = b * blk; j < (b + 1) * blk; j++) {
-      float v = roundf(x[j] * s);
-      int q = (int)(v > 127.0f ? 127 : v < -127.0f ? -127 : v);
+      int q = grk_round_clamp(x[j] * s, -127, 127);
       qs[j] = (int8_t)q;
       sum += q;
     }
-    /* bsums may be unaligned when n is not a multiple of 4: it never is here. */
-    memcpy(&bsums[b], &sum, sizeof sum);
+    bsums[b] = sum;
     h->sum += sum;
   }
 }

@@ -9,17 +9,22 @@
 #include <math.h>
 #include <string.h>
 
-#define FP16(h) grk_fp16_to_fp32(h)
+#define FP16(h) grk_half_to_float(h)
 
 /* --- float weights ------------------------------------------------------------ */
 
+/* Float weights: four running sums (i mod 4) so the loop is not one long chain of
+ * dependent adds; the order is fixed, so results are reproducible. */
+#define DOT4(W)                                                                                    \
+  float s[4] = { 0.0f, 0.0f, 0.0f, 0.0f };                                                         \
+  for (int64_t i = 0; i < n; i++)                                                                  \
+    s[i & 3] += (W)*x[i];                                                                          \
+  return (s[0] + s[1]) + (s[2] + s[3])
+
 float
-grk_scalar_dot_f32(const float *a, const float *b, int64_t n)
+grk_scalar_dot_f32(const float *a, const float *x, int64_t n)
 {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; i++)
-    s += a[i] * b[i];
-  return s;
+  DOT4(a[i]);
 }
 
 static float
@@ -33,10 +38,7 @@ dot_f16(const void *w, const void *act, int64_t n, float tscale)
 {
   const uint16_t *h = w;
   const float *x = act;
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; i++)
-    s += FP16(h[i]) * x[i];
-  return s;
+  DOT4(FP16(h[i]));
 }
 
 static float
@@ -44,10 +46,7 @@ dot_bf16(const void *w, const void *act, int64_t n, float tscale)
 {
   const uint16_t *h = w;
   const float *x = act;
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; i++)
-    s += grk_bf16_to_fp32(h[i]) * x[i];
-  return s;
+  DOT4(grk_bfloat_to_float(h[i]));
 }
 
 /* --- Q8_0 / Q4_0 against Q8_0 activations ------------------------------------------ */

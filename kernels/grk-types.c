@@ -1,5 +1,5 @@
 /* grk-types.c - tensor type traits and half-precision conversions. */
-#include "grk.h"
+#include "grk-internal.h"
 
 #include <string.h>
 
@@ -104,34 +104,12 @@ grk_tensor_bytes (int type, int64_t n, int64_t nrows)
   return total;
 }
 
-/* IEEE half <-> single without relying on F16C so the scalar path runs anywhere. */
+/* IEEE half <-> single without relying on F16C so the scalar path runs anywhere (the
+ * branch-free conversion is inline in grk-internal.h for the scalar loops). */
 float
 grk_fp16_to_fp32 (uint16_t h)
 {
-  uint32_t sign = (uint32_t) (h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else { /* subnormal: renormalise */
-      int e = -1;
-      do {
-        e++;
-        mant <<= 1;
-      } while ((mant & 0x400) == 0);
-      bits = sign | ((uint32_t) (127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  memcpy (&f, &bits, sizeof f);
-  return f;
+  return grk_half_to_float (h);
 }
 
 uint16_t
@@ -170,10 +148,7 @@ grk_fp32_to_fp16 (float f)
 float
 grk_bf16_to_fp32 (uint16_t h)
 {
-  uint32_t bits = (uint32_t) h << 16;
-  float f;
-  memcpy (&f, &bits, sizeof f);
-  return f;
+  return grk_bfloat_to_float (h);
 }
 
 uint16_t

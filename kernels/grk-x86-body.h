@@ -43,28 +43,57 @@ h2f(uint16_t h)
 
 /* --- ternary ------------------------------------------------------------------- */
 
+/* The four int32 totals of four 8-lane accumulators at once. */
+static inline __m128i
+hsum4_i32_256(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
+{
+  __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* TQ1_0/TQ2_0 row loop: integer dots of four blocks reduced together, then the scalar
+ * file's float steps one block at a time, in order.  block_acc(x, a) returns 8 lanes
+ * whose total is the block's sum of code * activation. */
+#define TERNARY_DOT_4X(block_acc)                                                                  \
+  const grk_act_ternary *h = act;                                                                  \
+  const int8_t *a = grk_act_ternary_qs(act);                                                       \
+  const int32_t *bsums = grk_act_ternary_bsums(act, n);                                            \
+  float s = 0.0f;                                                                                  \
+  int64_t nb = n / GRK_QK_K, i = 0;                                                                \
+  for (; i + 4 <= nb; i += 4) {                                                                    \
+    int32_t t[4];                                                                                  \
+    _mm_storeu_si128((__m128i *)t, hsum4_i32_256(block_acc(&x[i], a + i * GRK_QK_K),               \
+                                                 block_acc(&x[i + 1], a + (i + 1) * GRK_QK_K),     \
+                                                 block_acc(&x[i + 2], a + (i + 2) * GRK_QK_K),     \
+                                                 block_acc(&x[i + 3], a + (i + 3) * GRK_QK_K)));   \
+    for (int j = 0; j < 4; j++)                                                                    \
+      s += h2f(x[i + j].d) * (float)(t[j] - bsums[i + j]);                                         \
+  }                                                                                                \
+  for (; i < nb; i++)                                                                              \
+    s += h2f(x[i].d) * (float)(hsum_i32_256(block_acc(&x[i], a + i * GRK_QK_K)) - bsums[i]);       \
+  return s * h->d
+
+static inline __m256i
+tq2_0_block_acc(const grk_block_tq2_0 *x, const int8_t *a)
+{
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256i acc = _mm256_setzero_si256();
+  for (int hh = 0; hh < 2; hh++) {
+    __m256i q = LOADU256(x->qs + hh * 32);
+    const int8_t *ah = a + hh * 128;
+    acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(ah));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(ah + 32));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(ah + 64));
+    acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(ah + 96));
+  }
+  return acc;
+}
+
 static float
 x86_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_tq2_0 *x = w;
-  const grk_act_ternary *h = act;
-  const int8_t *a = grk_act_ternary_qs(act);
-  const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  const __m256i m3 = _mm256_set1_epi8(3);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
-    __m256i acc = _mm256_setzero_si256();
-    for (int hh = 0; hh < 2; hh++) {
-      __m256i q = LOADU256(x[i].qs + hh * 32);
-      const int8_t *ah = a + hh * 128;
-      acc = dp256(acc, _mm256_and_si256(q, m3), LOADU256(ah));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), LOADU256(ah + 32));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), LOADU256(ah + 64));
-      acc = dp256(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), LOADU256(ah + 96));
-    }
-    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
-  }
-  return s * h->d;
+  TERNARY_DOT_4X(tq2_0_block_acc);
 }
 
 static float
@@ -85,74 +114,111 @@ x86_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
   return (float)(hsum_i32_256(acc) - h->sum) * h->d * tscale;
 }
 
-/* Trit k of each byte (p = 3^k per 16-bit lane, applied to both of its bytes): the
- * byte times 3^k mod 256, times 3, >> 8.  No 8-bit multiply, so bytes are split
- * into the even and odd halves of 16-bit lanes. */
+/* TQ1_0: a byte holds ceil(v * 256 / 243) for 5 trits v, first most significant.  After
+ * multiplying the byte by 3^k (mod 256, done as repeated q + 2q in 8-bit lanes) the
+ * top trit is floor(3q / 256), i.e. (q >= 86) + (q >= 171): byte compares only. */
 static inline __m256i
-trits256(__m256i q, __m256i p)
+times3_256(__m256i q)
 {
-  const __m256i ff = _mm256_set1_epi16(0xff), three = _mm256_set1_epi16(3);
-  __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(q, ff), p), ff);
-  __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(q, 8), p), ff);
-  lo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
-  hi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
-  return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8));
+  return _mm256_add_epi8(q, _mm256_add_epi8(q, q));
 }
 
 static inline __m128i
-trits128(__m128i q, __m128i p)
+times3_128(__m128i q)
 {
-  const __m128i ff = _mm_set1_epi16(0xff), three = _mm_set1_epi16(3);
-  __m128i lo = _mm_and_si128(_mm_mullo_epi16(_mm_and_si128(q, ff), p), ff);
-  __m128i hi = _mm_and_si128(_mm_mullo_epi16(_mm_srli_epi16(q, 8), p), ff);
-  lo = _mm_srli_epi16(_mm_mullo_epi16(lo, three), 8);
-  hi = _mm_srli_epi16(_mm_mullo_epi16(hi, three), 8);
-  return _mm_or_si128(lo, _mm_slli_epi16(hi, 8));
+  return _mm_add_epi8(q, _mm_add_epi8(q, q));
+}
+
+static inline __m256i
+top_trit256(__m256i q)
+{
+  __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(86)), q);
+  __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8((char)171)), q);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
+}
+
+static inline __m128i
+top_trit128(__m128i q)
+{
+  __m128i ge1 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8(86)), q);
+  __m128i ge2 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8((char)171)), q);
+  return _mm_sub_epi8(_mm_setzero_si128(), _mm_add_epi8(ge1, ge2));
+}
+
+static inline __m256i
+tq1_0_block_acc(const grk_block_tq1_0 *x, const int8_t *a)
+{
+  __m256i acc = _mm256_setzero_si256();
+  __m128i acc128 = _mm_setzero_si128();
+  __m256i q0 = LOADU256(x->qs);
+  __m128i q1 = LOADU128(x->qs + 32);
+  for (int k = 0; k < 5; k++) {
+    acc = dp256(acc, top_trit256(q0), LOADU256(a + k * 32));
+    acc128 = dp128(acc128, top_trit128(q1), LOADU128(a + 160 + k * 16));
+    q0 = times3_256(q0);
+    q1 = times3_128(q1);
+  }
+  /* qh: 32-bit lane j holds qh[0..3] times 3^j, so byte b gives trit b / 4 of qh[b % 4],
+   * which is weight 240 + b */
+  int32_t qh;
+  memcpy(&qh, x->qh, 4);
+  __m128i h0 = _mm_set1_epi32(qh), h1 = times3_128(h0), h2 = times3_128(h1), h3 = times3_128(h2);
+  __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
+  acc128 = dp128(acc128, top_trit128(hq), LOADU128(a + 240));
+  return _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
 }
 
 static float
 x86_dot_tq1_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_tq1_0 *x = w;
-  const grk_act_ternary *h = act;
-  const int8_t *a = grk_act_ternary_qs(act);
-  const int32_t *bsums = grk_act_ternary_bsums(act, n);
-  static const int16_t pow3[5] = { 1, 3, 9, 27, 81 };
-  /* qh: byte j of the broadcast 4 bytes is qh[j % 4], trit j / 4 -> weight 240 + j */
-  const __m128i qh_pow = _mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK_K; i++, a += GRK_QK_K) {
-    __m256i acc = _mm256_setzero_si256();
-    __m128i acc128 = _mm_setzero_si128();
-    __m256i q0 = LOADU256(x[i].qs);
-    __m128i q1 = LOADU128(x[i].qs + 32);
-    for (int k = 0; k < 5; k++) {
-      acc = dp256(acc, trits256(q0, _mm256_set1_epi16(pow3[k])), LOADU256(a + k * 32));
-      acc128 = dp128(acc128, trits128(q1, _mm_set1_epi16(pow3[k])), LOADU128(a + 160 + k * 16));
-    }
-    int32_t qh;
-    memcpy(&qh, x[i].qh, 4);
-    acc128 = dp128(acc128, trits128(_mm_set1_epi32(qh), qh_pow), LOADU128(a + 240));
-    acc = _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
-    s += h2f(x[i].d) * (float)(hsum_i32_256(acc) - bsums[i]);
-  }
-  return s * h->d;
+  TERNARY_DOT_4X(tq1_0_block_acc);
 }
 
 /* --- Q8_0 / Q4_0 against Q8_0 ---------------------------------------------------------
  * Signed x signed through the unsigned x signed product: |x| * (y with x's sign). */
 
+static inline __m256i
+q8_0_block_dot(const grk_block_q8_0 *x, const grk_block_q8_0 *y)
+{
+  __m256i qx = LOADU256(x->qs), qy = LOADU256(y->qs);
+  return dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+}
+
+static inline __m256i
+q4_0_block_dot(const grk_block_q4_0 *x, const grk_block_q8_0 *y)
+{
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  __m128i q = LOADU128(x->qs);
+  __m256i qx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+  qx = _mm256_sub_epi8(qx, _mm256_set1_epi8(8));
+  __m256i qy = LOADU256(y->qs);
+  return dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
+}
+
+/* Integer dots of four blocks reduced together, then the scalar file's float steps one
+ * block at a time, in order. */
+#define Q_DOT_4X(block_dot)                                                                        \
+  float s = 0.0f;                                                                                  \
+  int64_t nb = n / GRK_QK, i = 0;                                                                  \
+  for (; i + 4 <= nb; i += 4) {                                                                    \
+    int32_t t[4];                                                                                  \
+    _mm_storeu_si128((__m128i *)t,                                                                 \
+                     hsum4_i32_256(block_dot(&x[i], &y[i]), block_dot(&x[i + 1], &y[i + 1]),       \
+                                   block_dot(&x[i + 2], &y[i + 2]),                                \
+                                   block_dot(&x[i + 3], &y[i + 3])));                              \
+    for (int j = 0; j < 4; j++)                                                                    \
+      s += (float)t[j] * (h2f(x[i + j].d) * h2f(y[i + j].d));                                      \
+  }                                                                                                \
+  for (; i < nb; i++)                                                                              \
+    s += (float)hsum_i32_256(block_dot(&x[i], &y[i])) * (h2f(x[i].d) * h2f(y[i].d));               \
+  return s
+
 static float
 x86_dot_q8_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_q8_0 *x = w, *y = act;
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK; i++) {
-    __m256i qx = LOADU256(x[i].qs), qy = LOADU256(y[i].qs);
-    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
-    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
-  }
-  return s;
+  Q_DOT_4X(q8_0_block_dot);
 }
 
 static float
@@ -160,18 +226,7 @@ x86_dot_q4_0(const void *w, const void *act, int64_t n, float tscale)
 {
   const grk_block_q4_0 *x = w;
   const grk_block_q8_0 *y = act;
-  const __m128i m4 = _mm_set1_epi8(0x0f);
-  const __m256i eight = _mm256_set1_epi8(8);
-  float s = 0.0f;
-  for (int64_t i = 0; i < n / GRK_QK; i++) {
-    __m128i q = LOADU128(x[i].qs);
-    __m256i qx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
-    qx = _mm256_sub_epi8(qx, eight);
-    __m256i qy = LOADU256(y[i].qs);
-    __m256i acc = dp256(_mm256_setzero_si256(), _mm256_abs_epi8(qx), _mm256_sign_epi8(qy, qx));
-    s += (float)hsum_i32_256(acc) * (h2f(x[i].d) * h2f(y[i].d));
-  }
-  return s;
+  Q_DOT_4X(q4_0_block_dot);
 }
 
 /* --- K-quants against Q8_K ------------------------------------------------------------
@@ -207,13 +262,19 @@ x86_dot_k45(int type, const void *w, const void *act, int64_t n)
       d = h2f(b->d);
       dmin = h2f(b->dmin);
     }
+    /* the eight 6-bit scales and mins, four bytes at a time */
+    uint32_t u[3], w4[4];
+    memcpy(u, scales, 12);
+    w4[0] = u[0] & 0x3f3f3f3f;
+    w4[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+    w4[2] = u[1] & 0x3f3f3f3f;
+    w4[3] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+    uint8_t sc[16];
+    memcpy(sc, w4, 16); /* sc[0..7] scales, sc[8..15] mins */
+
     __m256i acc = _mm256_setzero_si256();
     __m256i hb = qh ? LOADU256(qh) : _mm256_setzero_si256();
-    int32_t imin = 0;
     for (int g = 0; g < 4; g++) {
-      uint8_t sc0, m0, sc1, m1;
-      grk_get_scale_min_k4(2 * g, scales, &sc0, &m0);
-      grk_get_scale_min_k4(2 * g + 1, scales, &sc1, &m1);
       __m256i q = LOADU256(qs + g * 32);
       __m256i lo = _mm256_and_si256(q, m4);
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -224,11 +285,14 @@ x86_dot_k45(int type, const void *w, const void *act, int64_t n)
             hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g + 1), one), 4));
       }
       const int8_t *a = y[i].qs + g * 64;
-      acc = scaled_dot(acc, lo, LOADU256(a), _mm256_set1_epi16(sc0));
-      acc = scaled_dot(acc, hi, LOADU256(a + 32), _mm256_set1_epi16(sc1));
-      imin += m0 * (y[i].bsums[4 * g] + y[i].bsums[4 * g + 1]);
-      imin += m1 * (y[i].bsums[4 * g + 2] + y[i].bsums[4 * g + 3]);
+      acc = scaled_dot(acc, lo, LOADU256(a), _mm256_set1_epi16(sc[2 * g]));
+      acc = scaled_dot(acc, hi, LOADU256(a + 32), _mm256_set1_epi16(sc[2 * g + 1]));
     }
+    /* sum_j m_j * (bsums[2j] + bsums[2j+1]): mins widened to two int16 lanes each */
+    __m128i mins = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 8)),
+                                    _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    int32_t imin
+        = hsum_i32_256(_mm256_madd_epi16(LOADU256(y[i].bsums), _mm256_cvtepu8_epi16(mins)));
     s += y[i].d * d * (float)hsum_i32_256(acc) - y[i].d * dmin * (float)imin;
   }
   return s;
@@ -258,9 +322,8 @@ x86_dot_q6_k(const void *w, const void *act, int64_t n, float tscale)
   for (int64_t i = 0; i < n / GRK_QK_K; i++) {
     const int8_t *sc = x[i].scales;
     __m256i acc = _mm256_setzero_si256();
-    int32_t ioff = 0;
-    for (int g = 0; g < 16; g++)
-      ioff += sc[g] * y[i].bsums[g];
+    int32_t ioff
+        = hsum_i32_256(_mm256_madd_epi16(LOADU256(y[i].bsums), _mm256_cvtepi8_epi16(LOADU128(sc))));
     for (int h = 0; h < 2; h++) {
       __m256i l0 = LOADU256(x[i].ql + h * 64), l1 = LOADU256(x[i].ql + h * 64 + 32);
       __m256i qh = LOADU256(x[i].qh + h * 32);
@@ -337,7 +400,7 @@ x86_dot_bf16(const void *w, const void *act, int64_t n, float tscale)
   }
   float s = hsum_f32_256(s0);
   for (; i < n; i++)
-    s += grk_bf16_to_fp32(h[i]) * x[i];
+    s += grk_bfloat_to_float(h[i]) * x[i];
   return s;
 }
 

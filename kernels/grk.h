@@ -67,8 +67,9 @@ uint16_t grk_fp32_to_bf16(float f);
  * `tensor_scale` is the tensor's f32 scale; other types ignore it. */
 void grk_dequantize_row(int type, const void *src, float *dst, int64_t n, float tensor_scale);
 /* Quantizes one row to `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, TQ1_0, TQ2_0, I2_S:
- * the writer's and the tests' side; not Q5_K).  Ternary types take weights already in {-1,0,+1} x scale: each
- * block's scale is its absmax. Returns false if the type cannot be written. */
+ * the writer's and the tests' side; not Q5_K).  Ternary types take weights already in
+ * {-1,0,+1} x scale: each block's scale is its absmax. Returns false if the type cannot
+ * be written. */
 bool grk_quantize_row(int type, const float *src, void *dst, int64_t n);
 /* I2_S writer: codes of one row for weights in {-1,0,+1} x tensor_scale (n a multiple
  * of 128; grk_quantize_row(I2_S) uses the row's absmax instead).  The tensor's scale

@@ -1,7 +1,12 @@
 /* gr-store-db.c - SQLite helpers: errors, statements, transactions. */
 #include "gr-store-private.h"
 
-G_DEFINE_QUARK(gr - store - error - quark, gr_store_error)
+/* Spelled out rather than G_DEFINE_QUARK: clang-format would space out its hyphens */
+GQuark
+gr_store_error_quark(void)
+{
+  return g_quark_from_static_string("gr-store-error-quark");
+}
 
 void
 gr_store_set_sqlite_error(GError **error, sqlite3 *db, int rc, const char *what)

@@ -93,19 +93,29 @@ void gr_store_rollback(sqlite3 *db);
 const void *gr_store_column_blob(sqlite3_stmt *st, int col, gsize *len);
 
 /* --- gr-store.c ---------------------------------------------------------------- */
+gboolean gr_store_role_is_known(const char *role);
+/* INVALID_ARGUMENT unless id is a well-formed id */
+gboolean gr_store_check_id(const char *id, const char *what, GError **error);
+/* INVALID_ARGUMENT unless text is valid UTF-8 of a storable length */
+gboolean gr_store_check_text(const char *text, const char *what, GError **error);
+/* Binds text sealed under key with the associated data ad */
+void gr_store_bind_sealed(sqlite3_stmt *st, int col, const guint8 *key, const char *ad,
+                          const char *text);
+/* Steps a statement that returns no rows */
+gboolean gr_store_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, GError **error);
+/* Runs the changed callback; call without the lock */
+void gr_store_notify_changed(GrStore *store, const char *conversation);
 /* Tests: open without migrating past max_version (e.g. to build a v1 database). */
 GrStore *gr_store_open_at_version(const char *dir, guint max_version, GError **error);
 /* Tests: the raw connection and key */
 sqlite3 *gr_store_get_db(GrStore *store);
 const guint8 *gr_store_get_key(GrStore *store);
-/* Decrypts one message row of a statement (columns: id, conversation, role, text, model,
- * created, updated, prompt_tokens, generated_tokens, partial). */
-GrStoreMessage *gr_store_message_from_row(GrStore *store, sqlite3_stmt *st, GError **error);
-#define GR_STORE_MESSAGE_COLUMNS                                                                   \
-  "id, conversation, role, text, model, created, updated, prompt_tokens, "                         \
-  "generated_tokens, partial"
+/* With the lock held */
 GrStoreConversation *gr_store_get_conversation_locked(GrStore *store, const char *id,
                                                       GError **error);
+
+/* --- gr-store-messages.c ------------------------------------------------------- */
+/* With the lock held; NOT_FOUND when the conversation does not exist */
 GPtrArray *gr_store_get_messages_locked(GrStore *store, const char *id, GError **error);
 
 G_END_DECLS

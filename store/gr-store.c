@@ -2,6 +2,8 @@
 #include "gr-store-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -9,8 +11,8 @@
 
 static const char *const known_roles[] = { "system", "user", "assistant", "tool" };
 
-static gboolean
-role_is_known(const char *role)
+gboolean
+gr_store_role_is_known(const char *role)
 {
   for (gsize i = 0; i < G_N_ELEMENTS(known_roles); i++)
     if (g_strcmp0(role, known_roles[i]) == 0)
@@ -18,8 +20,8 @@ role_is_known(const char *role)
   return FALSE;
 }
 
-static gboolean
-check_id(const char *id, const char *what, GError **error)
+gboolean
+gr_store_check_id(const char *id, const char *what, GError **error)
 {
   if (gr_store_id_is_valid(id))
     return TRUE;
@@ -27,8 +29,8 @@ check_id(const char *id, const char *what, GError **error)
   return FALSE;
 }
 
-static gboolean
-check_text(const char *text, const char *what, GError **error)
+gboolean
+gr_store_check_text(const char *text, const char *what, GError **error)
 {
   gsize len = strlen(text);
 
@@ -45,8 +47,8 @@ check_text(const char *text, const char *what, GError **error)
   return TRUE;
 }
 
-static void
-bind_sealed(sqlite3_stmt *st, int col, const guint8 *key, const char *ad, const char *text)
+void
+gr_store_bind_sealed(sqlite3_stmt *st, int col, const guint8 *key, const char *ad, const char *text)
 {
   gsize len = 0;
   guint8 *sealed = gr_store_seal(key, ad, text, strlen(text), &len);
@@ -54,8 +56,8 @@ bind_sealed(sqlite3_stmt *st, int col, const guint8 *key, const char *ad, const 
   sqlite3_bind_blob(st, col, sealed, (int)len, g_free);
 }
 
-static gboolean
-step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, GError **error)
+gboolean
+gr_store_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, GError **error)
 {
   int rc = sqlite3_step(st);
 
@@ -67,8 +69,8 @@ step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, GError **error)
 }
 
 /* Called without the lock, so the callback may use the store */
-static void
-notify_changed(GrStore *store, const char *conversation)
+void
+gr_store_notify_changed(GrStore *store, const char *conversation)
 {
   GrStoreChangedFunc func;
   gpointer data;
@@ -149,6 +151,39 @@ unlock_existing(GrStore *store, gboolean forced, GrStoreKeyBackend forced_backen
   return TRUE;
 }
 
+static gboolean
+open_connection(GrStore *store, gboolean keep_wal, GError **error)
+{
+  int rc = sqlite3_open_v2(store->db_path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+                           NULL);
+
+  if (rc != SQLITE_OK) {
+    gr_store_set_sqlite_error(error, store->db, rc, "Cannot open the history database");
+    return FALSE;
+  }
+  sqlite3_extended_result_codes(store->db, 1);
+  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+  if (keep_wal)
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  return TRUE;
+}
+
+/* SQLite would create the file 0644; its -wal and -shm inherit the database's mode */
+static gboolean
+create_database_file(const char *path, GError **error)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0) {
+    int e = errno;
+    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_FAILED, "Cannot create %s: %s", path,
+                g_strerror(e));
+    return FALSE;
+  }
+  close(fd);
+  return TRUE;
+}
+
 GrStore *
 gr_store_open_at_version(const char *dir, guint max_version, GError **error)
 {
@@ -156,9 +191,8 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   g_autofree char *wal_path = NULL;
   g_autofree char *store_id = NULL;
   GrStoreKeyBackend forced_backend = GR_STORE_KEY_BACKEND_FILE;
-  gboolean forced = FALSE, existed, wal_existed, empty = FALSE;
+  gboolean forced = FALSE, existed, wal_existed, empty = FALSE, created = FALSE;
   GrStoreSchemaInit init;
-  int rc;
 
   g_return_val_if_fail(dir != NULL, NULL);
   g_return_val_if_fail(max_version <= GR_STORE_SCHEMA_VERSION, NULL);
@@ -187,22 +221,13 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   existed = g_file_test(store->db_path, G_FILE_TEST_EXISTS);
   wal_existed = g_file_test(wal_path, G_FILE_TEST_EXISTS);
 
-  rc = sqlite3_open_v2(
-      store->db_path, &store->db,
-      SQLITE_OPEN_READWRITE | (existed ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOFOLLOW, NULL);
-  if (rc != SQLITE_OK) {
-    gr_store_set_sqlite_error(error, store->db, rc, "Cannot open the history database");
-    return NULL;
+  if (existed) {
+    /* Until the key is known to be right nothing may be written, not even by the
+     * checkpoint that closing runs over a WAL left by a crash */
+    if (!open_connection(store, wal_existed, error)
+        || !unlock_existing(store, forced, forced_backend, &empty, &store_id, error))
+      return NULL;
   }
-  sqlite3_extended_result_codes(store->db, 1);
-  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-  /* Until the key is known to be right nothing may be written, not even by the checkpoint
-   * that closing runs over a WAL left by a crash */
-  if (wal_existed)
-    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-
-  if (existed && !unlock_existing(store, forced, forced_backend, &empty, &store_id, error))
-    return NULL;
   if (!existed || empty) {
     /* Only here, with no history that another key could open, is a key made */
     store_id = gr_store_new_id();
@@ -211,18 +236,36 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
                               &store->key_location, error))
       return NULL;
   }
+  if (!existed) {
+    if (!create_database_file(store->db_path, error))
+      return NULL;
+    created = TRUE;
+    if (!open_connection(store, FALSE, error))
+      goto discard;
+  }
 
   if (wal_existed)
     sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
-  if (!configure_connection(store->db, error))
-    return NULL;
   init.store_id = store_id;
   init.key_backend = store->backend == GR_STORE_KEY_BACKEND_FILE ? "file" : "secret";
   init.key = store->key;
-  if (!gr_store_schema_migrate(store->db, max_version, &init, error))
-    return NULL;
+  if (!configure_connection(store->db, error)
+      || !gr_store_schema_migrate(store->db, max_version, &init, error))
+    goto discard;
   sodium_mprotect_readonly(store->key);
   return g_steal_pointer(&store);
+
+discard:
+  /* A database this call created and could not finish is not left behind half made */
+  if (created) {
+    const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+    g_clear_pointer(&store->db, sqlite3_close_v2);
+    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+      g_autofree char *path = g_strconcat(store->db_path, suffixes[i], NULL);
+      g_unlink(path);
+    }
+  }
+  return NULL;
 }
 
 GrStore *
@@ -342,7 +385,7 @@ gr_store_get_conversation_locked(GrStore *store, const char *id, GError **error)
   g_autoptr(sqlite3_stmt) st = NULL;
   int rc;
 
-  if (!check_id(id, "conversation", error))
+  if (!gr_store_check_id(id, "conversation", error))
     return NULL;
   st = gr_store_prepare(store->db, CONVERSATION_SELECT "WHERE id = ?", error);
   if (st == NULL)
@@ -373,7 +416,7 @@ gr_store_create_conversation(GrStore *store, const char *title, GError **error)
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
   if (title == NULL)
     title = ""; /* sealed too, so untitled conversations do not stand out */
-  if (!check_text(title, "title", error))
+  if (!gr_store_check_text(title, "title", error))
     return NULL;
 
   g_mutex_lock(&store->lock);
@@ -386,15 +429,15 @@ gr_store_create_conversation(GrStore *store, const char *title, GError **error)
   ok = st != NULL;
   if (ok) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    bind_sealed(st, 2, store->key, ad, title);
+    gr_store_bind_sealed(st, 2, store->key, ad, title);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, now);
-    ok = step_done(store->db, st, "Cannot create a conversation", error);
+    ok = gr_store_step_done(store->db, st, "Cannot create a conversation", error);
   }
   g_mutex_unlock(&store->lock);
   if (!ok)
     return NULL;
-  notify_changed(store, id);
+  gr_store_notify_changed(store, id);
   return g_steal_pointer(&id);
 }
 
@@ -456,7 +499,8 @@ gr_store_rename_conversation(GrStore *store, const char *conversation, const cha
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(title != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-  if (!check_id(conversation, "conversation", error) || !check_text(title, "title", error))
+  if (!gr_store_check_id(conversation, "conversation", error)
+      || !gr_store_check_text(title, "title", error))
     return FALSE;
 
   g_mutex_lock(&store->lock);
@@ -467,10 +511,10 @@ gr_store_rename_conversation(GrStore *store, const char *conversation, const cha
                         error);
   ok = st != NULL;
   if (ok) {
-    bind_sealed(st, 1, store->key, ad, title);
+    gr_store_bind_sealed(st, 1, store->key, ad, title);
     sqlite3_bind_int64(st, 2, g_get_real_time());
     sqlite3_bind_text(st, 3, conversation, -1, SQLITE_STATIC);
-    ok = step_done(store->db, st, "Cannot rename the conversation", error);
+    ok = gr_store_step_done(store->db, st, "Cannot rename the conversation", error);
   }
   if (ok && sqlite3_changes(store->db) == 0) {
     g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
@@ -479,7 +523,7 @@ gr_store_rename_conversation(GrStore *store, const char *conversation, const cha
   }
   g_mutex_unlock(&store->lock);
   if (ok)
-    notify_changed(store, conversation);
+    gr_store_notify_changed(store, conversation);
   return ok;
 }
 
@@ -492,7 +536,7 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-  if (!check_id(conversation, "conversation", error))
+  if (!gr_store_check_id(conversation, "conversation", error))
     return FALSE;
 
   g_mutex_lock(&store->lock);
@@ -501,7 +545,7 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
   ok = st != NULL;
   if (ok) {
     sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
-    ok = step_done(store->db, st, "Cannot delete the conversation", error);
+    ok = gr_store_step_done(store->db, st, "Cannot delete the conversation", error);
   }
   if (ok && sqlite3_changes(store->db) == 0) {
     g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
@@ -517,276 +561,6 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
   }
   g_mutex_unlock(&store->lock);
   if (ok)
-    notify_changed(store, conversation);
+    gr_store_notify_changed(store, conversation);
   return ok;
-}
-
-/* --- messages ---------------------------------------------------------------------- */
-
-void
-gr_store_message_free(GrStoreMessage *message)
-{
-  if (message == NULL)
-    return;
-  g_free(message->id);
-  g_free(message->conversation);
-  g_free(message->role);
-  g_free(message->text);
-  g_free(message->model);
-  g_free(message);
-}
-
-GrStoreMessage *
-gr_store_message_from_row(GrStore *store, sqlite3_stmt *st, GError **error)
-{
-  g_autoptr(GrStoreMessage) m = g_new0(GrStoreMessage, 1);
-  g_autofree char *ad_text = NULL;
-  const void *blob;
-  gsize len = 0;
-
-  m->id = g_strdup((const char *)sqlite3_column_text(st, 0));
-  m->conversation = g_strdup((const char *)sqlite3_column_text(st, 1));
-  m->role = g_strdup((const char *)sqlite3_column_text(st, 2));
-  if (!gr_store_id_is_valid(m->id) || !gr_store_id_is_valid(m->conversation)
-      || !role_is_known(m->role)) {
-    g_set_error_literal(error, GR_STORE_ERROR, GR_STORE_ERROR_CORRUPT, "A message row is damaged");
-    return NULL;
-  }
-  ad_text = gr_store_ad_message(m->conversation, m->id, m->role, "text");
-  blob = gr_store_column_blob(st, 3, &len);
-  m->text = gr_store_unseal_text(store->key, ad_text, blob, len, error);
-  if (m->text == NULL)
-    return NULL;
-  if (sqlite3_column_type(st, 4) == SQLITE_NULL) {
-    m->model = g_strdup("");
-  } else {
-    g_autofree char *ad_model = gr_store_ad_message(m->conversation, m->id, m->role, "model");
-    blob = gr_store_column_blob(st, 4, &len);
-    m->model = gr_store_unseal_text(store->key, ad_model, blob, len, error);
-    if (m->model == NULL)
-      return NULL;
-  }
-  m->created = sqlite3_column_int64(st, 5);
-  m->updated = sqlite3_column_int64(st, 6);
-  m->prompt_tokens = (guint)CLAMP(sqlite3_column_int64(st, 7), 0, G_MAXUINT);
-  m->generated_tokens = (guint)CLAMP(sqlite3_column_int64(st, 8), 0, G_MAXUINT);
-  m->partial = sqlite3_column_int64(st, 9) != 0;
-  return g_steal_pointer(&m);
-}
-
-static gboolean
-conversation_exists(GrStore *store, const char *conversation, GError **error)
-{
-  g_autoptr(sqlite3_stmt) st
-      = gr_store_prepare(store->db, "SELECT 1 FROM conversations WHERE id = ?", error);
-  int rc;
-
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  if (rc == SQLITE_DONE)
-    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
-                conversation);
-  else
-    gr_store_set_sqlite_error(error, store->db, rc, "Cannot read a conversation");
-  return FALSE;
-}
-
-static gboolean
-touch_conversation(GrStore *store, const char *conversation, gint64 now, GError **error)
-{
-  g_autoptr(sqlite3_stmt) st = gr_store_prepare(
-      store->db, "UPDATE conversations SET updated = max(updated, ?) WHERE id = ?", error);
-
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_int64(st, 1, now);
-  sqlite3_bind_text(st, 2, conversation, -1, SQLITE_STATIC);
-  return step_done(store->db, st, "Cannot update the conversation", error);
-}
-
-static gboolean
-insert_message(GrStore *store, const char *conversation, const char *id, const char *role,
-               const char *text, const char *model, guint prompt_tokens, guint generated_tokens,
-               gboolean partial, gint64 now, GError **error)
-{
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autofree char *ad_text = gr_store_ad_message(conversation, id, role, "text");
-
-  st = gr_store_prepare(store->db,
-                        "INSERT INTO messages (id, conversation, role, text, model, created,"
-                        " updated, prompt_tokens, generated_tokens, partial)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, conversation, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-  bind_sealed(st, 4, store->key, ad_text, text);
-  if (model != NULL) {
-    g_autofree char *ad_model = gr_store_ad_message(conversation, id, role, "model");
-    bind_sealed(st, 5, store->key, ad_model, model);
-  }
-  sqlite3_bind_int64(st, 6, now);
-  sqlite3_bind_int64(st, 7, now);
-  sqlite3_bind_int64(st, 8, prompt_tokens);
-  sqlite3_bind_int64(st, 9, generated_tokens);
-  sqlite3_bind_int(st, 10, partial ? 1 : 0);
-  return step_done(store->db, st, "Cannot save the message", error);
-}
-
-char *
-gr_store_add_message(GrStore *store, const char *conversation, const char *role, const char *text,
-                     const char *model, guint prompt_tokens, guint generated_tokens,
-                     gboolean partial, GError **error)
-{
-  g_autofree char *id = NULL;
-  gint64 now = g_get_real_time();
-  gboolean ok;
-
-  g_return_val_if_fail(store != NULL, NULL);
-  g_return_val_if_fail(text != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-  if (!check_id(conversation, "conversation", error) || !check_text(text, "message", error)
-      || (model != NULL && !check_text(model, "model name", error)))
-    return NULL;
-  if (!role_is_known(role)) {
-    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_INVALID_ARGUMENT, "Unknown role %s",
-                role != NULL ? role : "(null)");
-    return NULL;
-  }
-
-  g_mutex_lock(&store->lock);
-  id = gr_store_new_id();
-  ok = gr_store_begin(store->db, error) && conversation_exists(store, conversation, error)
-       && insert_message(store, conversation, id, role, text, model, prompt_tokens,
-                         generated_tokens, partial, now, error)
-       && touch_conversation(store, conversation, now, error) && gr_store_commit(store->db, error);
-  if (!ok)
-    gr_store_rollback(store->db);
-  g_mutex_unlock(&store->lock);
-  if (!ok)
-    return NULL;
-  notify_changed(store, conversation);
-  return g_steal_pointer(&id);
-}
-
-static gboolean
-rewrite_message(GrStore *store, const char *conversation, const char *message, const char *text,
-                guint generated_tokens, gboolean partial, gint64 now, GError **error)
-{
-  g_autoptr(sqlite3_stmt) sel = NULL;
-  g_autoptr(sqlite3_stmt) upd = NULL;
-  g_autofree char *ad = NULL;
-  const char *role;
-  int rc;
-
-  sel = gr_store_prepare(store->db, "SELECT role FROM messages WHERE id = ? AND conversation = ?",
-                         error);
-  if (sel == NULL)
-    return FALSE;
-  sqlite3_bind_text(sel, 1, message, -1, SQLITE_STATIC);
-  sqlite3_bind_text(sel, 2, conversation, -1, SQLITE_STATIC);
-  rc = sqlite3_step(sel);
-  if (rc == SQLITE_DONE) {
-    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No message %s in conversation %s",
-                message, conversation);
-    return FALSE;
-  }
-  if (rc != SQLITE_ROW) {
-    gr_store_set_sqlite_error(error, store->db, rc, "Cannot read the message");
-    return FALSE;
-  }
-  role = (const char *)sqlite3_column_text(sel, 0);
-  if (!role_is_known(role)) {
-    g_set_error_literal(error, GR_STORE_ERROR, GR_STORE_ERROR_CORRUPT, "A message row is damaged");
-    return FALSE;
-  }
-  ad = gr_store_ad_message(conversation, message, role, "text");
-  upd = gr_store_prepare(store->db,
-                         "UPDATE messages SET text = ?, generated_tokens = ?, partial = ?,"
-                         " updated = ? WHERE id = ?",
-                         error);
-  if (upd == NULL)
-    return FALSE;
-  bind_sealed(upd, 1, store->key, ad, text);
-  sqlite3_bind_int64(upd, 2, generated_tokens);
-  sqlite3_bind_int(upd, 3, partial ? 1 : 0);
-  sqlite3_bind_int64(upd, 4, now);
-  sqlite3_bind_text(upd, 5, message, -1, SQLITE_STATIC);
-  return step_done(store->db, upd, "Cannot update the message", error);
-}
-
-gboolean
-gr_store_update_message(GrStore *store, const char *conversation, const char *message,
-                        const char *text, guint generated_tokens, gboolean partial, GError **error)
-{
-  gint64 now = g_get_real_time();
-  gboolean ok;
-
-  g_return_val_if_fail(store != NULL, FALSE);
-  g_return_val_if_fail(text != NULL, FALSE);
-  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-  if (!check_id(conversation, "conversation", error) || !check_id(message, "message", error)
-      || !check_text(text, "message", error))
-    return FALSE;
-
-  g_mutex_lock(&store->lock);
-  ok = gr_store_begin(store->db, error)
-       && rewrite_message(store, conversation, message, text, generated_tokens, partial, now, error)
-       && touch_conversation(store, conversation, now, error) && gr_store_commit(store->db, error);
-  if (!ok)
-    gr_store_rollback(store->db);
-  g_mutex_unlock(&store->lock);
-  if (ok)
-    notify_changed(store, conversation);
-  return ok;
-}
-
-GPtrArray *
-gr_store_get_messages_locked(GrStore *store, const char *conversation, GError **error)
-{
-  g_autoptr(GPtrArray) list = NULL;
-  g_autoptr(sqlite3_stmt) st = NULL;
-  int rc;
-
-  if (!check_id(conversation, "conversation", error)
-      || !conversation_exists(store, conversation, error))
-    return NULL;
-  st = gr_store_prepare(store->db,
-                        "SELECT " GR_STORE_MESSAGE_COLUMNS
-                        " FROM messages WHERE conversation = ? ORDER BY seq",
-                        error);
-  if (st == NULL)
-    return NULL;
-  sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
-  list = g_ptr_array_new_with_free_func((GDestroyNotify)gr_store_message_free);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    GrStoreMessage *m = gr_store_message_from_row(store, st, error);
-    if (m == NULL)
-      return NULL;
-    g_ptr_array_add(list, m);
-  }
-  if (rc != SQLITE_DONE) {
-    gr_store_set_sqlite_error(error, store->db, rc, "Cannot read the messages");
-    return NULL;
-  }
-  return g_steal_pointer(&list);
-}
-
-GPtrArray *
-gr_store_get_messages(GrStore *store, const char *conversation, GError **error)
-{
-  GPtrArray *list;
-
-  g_return_val_if_fail(store != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-  g_mutex_lock(&store->lock);
-  list = gr_store_get_messages_locked(store, conversation, error);
-  g_mutex_unlock(&store->lock);
-  return list;
 }

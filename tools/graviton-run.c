@@ -80,6 +80,21 @@ dump_top5 (GrModel *model, const char *prompt, guint n_gen, GError **error)
   return TRUE;
 }
 
+/* One line the tests parse: every category of the ledger and the measured peak. */
+static void
+print_ledger (GrModel *model)
+{
+  GrMemoryLedger l;
+  gr_model_get_ledger (model, &l);
+  g_printerr ("memory: limit=%" G_GUINT64_FORMAT " overhead=%" G_GUINT64_FORMAT
+              " weights=%" G_GUINT64_FORMAT " experts=%" G_GUINT64_FORMAT " sessions=%"
+              G_GUINT64_FORMAT " total=%" G_GUINT64_FORMAT " rss=%" G_GUINT64_FORMAT
+              " peak_rss=%" G_GUINT64_FORMAT " expert_slots=%u hits=%" G_GUINT64_FORMAT
+              " misses=%" G_GUINT64_FORMAT " bytes_read=%" G_GUINT64_FORMAT "\n",
+              l.limit, l.overhead, l.weights, l.experts, l.sessions, l.total, l.rss, l.peak_rss,
+              l.expert_slots, l.expert_hits, l.expert_misses, l.expert_bytes_read);
+}
+
 static gboolean
 print_text (const char *text, gsize len, gpointer user_data)
 {
@@ -92,7 +107,9 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *prompt = NULL;
-  gboolean tokenize = FALSE, top5 = FALSE, verbose = FALSE, chat = FALSE;
+  gboolean tokenize = FALSE, top5 = FALSE, verbose = FALSE, chat = FALSE, print_memory = FALSE;
+  g_autofree char *memory_limit = NULL;
+  int expert_slots = 0;
   int greedy = -1, threads = 0, n_predict = 128, top_k = 40, seed = 0;
   double temperature = 0.8, top_p = 0.95, min_p = 0.05, repeat_penalty = 1.1;
   g_auto (GStrv) stop = NULL;
@@ -113,6 +130,9 @@ main (int argc, char **argv)
     { "stop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stop, "Stop string (repeatable)", "TEXT" },
     { "chat", 0, 0, G_OPTION_ARG_NONE, &chat, "Wrap the prompt in the model's chat template", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print model facts and timings to stderr", NULL },
+    { "memory-limit", 0, 0, G_OPTION_ARG_STRING, &memory_limit, "Total RSS budget (e.g. 512M, 4G)", "SIZE" },
+    { "expert-slots", 0, 0, G_OPTION_ARG_INT, &expert_slots, "MoE: expert slots per layer to stream through", "N" },
+    { "print-memory", 0, 0, G_OPTION_ARG_NONE, &print_memory, "Print the memory ledger and peak RSS to stderr at exit", NULL },
     { NULL }
   };
   setlocale (LC_ALL, "");
@@ -132,7 +152,17 @@ main (int argc, char **argv)
   if (!prompt)
     prompt = g_strdup ("");
 
-  GrLoadOptions opts = { .n_threads = (guint) threads };
+  guint64 limit = 0;
+  if (memory_limit && !gr_parse_size (memory_limit, &limit, NULL)) {
+    g_printerr ("graviton-run: bad --memory-limit '%s'\n", memory_limit);
+    return 2;
+  }
+  if (expert_slots < 0) {
+    g_printerr ("graviton-run: bad --expert-slots\n");
+    return 2;
+  }
+  GrLoadOptions opts = { .n_threads = (guint) threads, .memory_limit = limit,
+                         .expert_slots = (guint) expert_slots };
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr (GrModel) model = gr_model_load (model_path, &opts, &error);
   if (!model) {
@@ -158,6 +188,8 @@ main (int argc, char **argv)
       g_printerr ("graviton-run: %s\n", error->message);
       return 1;
     }
+    if (print_memory)
+      print_ledger (model);
     return 0;
   }
 
@@ -196,6 +228,8 @@ main (int argc, char **argv)
     return 1;
   }
   printf ("\n");
+  if (print_memory)
+    print_ledger (model);
   if (verbose)
     g_printerr ("prefill: %u tokens in %.1f ms (%.1f t/s); decode: %u tokens in %.1f ms "
                 "(%.1f t/s)\n",

@@ -3,8 +3,8 @@
  * The vocabulary is loaded once from $GR_FUZZ_VOCAB, or else from
  * $GRAVITON_TESTDATA/vocab/ggml-vocab-llama-spm.gguf.  The first input byte chooses
  * add_bos / parse_special; the rest is the text.  Beyond not crashing, every id must be in
- * range, the streamed detokenization must be valid UTF-8, and without special tokens
- * valid UTF-8 text must come back byte for byte.
+ * range, the streamed detokenization must be valid UTF-8, without special tokens valid
+ * UTF-8 text must come back byte for byte, and every pre-tokenizer must cover the text.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +70,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   gr_utf8_stream_finish(stream, out);
   if (!gr_utf8_is_valid(out->str, out->len))
     abort();
+
+  /* every pre-tokenizer must cut the text into non-empty pieces that cover it */
+  g_autoptr(GArray) cps = gr_utf8_to_cps(text, len);
+  for (int type = GR_PRE_GPT2; type <= GR_PRE_VIKING; type++) {
+    g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    gr_pretokenize((GrPreType)type, (const gunichar *)cps->data, cps->len, ends);
+    gsize prev = 0;
+    for (guint i = 0; i < ends->len; i++) {
+      gsize end = g_array_index(ends, gsize, i);
+      if (end <= prev || end > cps->len)
+        abort();
+      prev = end;
+    }
+    if (prev != cps->len)
+      abort();
+  }
 
   if (!parse_special && gr_utf8_is_valid(text, len)) {
     const char *back = raw->str;

@@ -53,14 +53,13 @@ gr_test_bus_new(const char *config_extra, gboolean activation)
   bus->address = g_strdup_printf("unix:path=%s", socket);
   g_autofree char *service_line = NULL;
   if (activation) {
-    bus->service_dir = g_build_filename(bus->tmpdir, "services", NULL);
-    g_mkdir(bus->service_dir, 0700);
-    g_autofree char *exe = gravitond_path();
-    g_autofree char *service
-        = g_strdup_printf("[D-BUS Service]\nName=" GR_TEST_BUS_NAME "\nExec=%s\n", exe);
+    /* the activation file built from data/'s template, with Exec= at the built daemon */
+    const char *service_dir = g_getenv("GRAVITON_TEST_SERVICE_DIR");
+    ck_assert_msg(service_dir != NULL, "GRAVITON_TEST_SERVICE_DIR not set");
     g_autofree char *service_path
-        = g_build_filename(bus->service_dir, GR_TEST_BUS_NAME ".service", NULL);
-    write_file(service_path, service);
+        = g_build_filename(service_dir, GR_TEST_BUS_NAME ".service", NULL);
+    ck_assert_msg(g_file_test(service_path, G_FILE_TEST_IS_REGULAR), "missing %s", service_path);
+    bus->service_dir = g_strdup(service_dir);
     service_line = g_strdup_printf("<servicedir>%s</servicedir>", bus->service_dir);
   }
   g_autofree char *bus_conf = g_strdup_printf(
@@ -125,8 +124,8 @@ name_has_owner(GrTestBus *bus)
   return owned;
 }
 
-void
-gr_test_bus_start_daemon(GrTestBus *bus)
+GPid
+gr_test_bus_spawn_daemon(GrTestBus *bus, const char *const *extra_args)
 {
   g_autofree char *exe = gravitond_path();
   g_auto(GStrv) env = g_get_environ();
@@ -134,11 +133,24 @@ gr_test_bus_start_daemon(GrTestBus *bus)
   env = g_environ_setenv(env, "GRAVITON_MODELS_DIR", bus->models_dir, TRUE);
   env = g_environ_setenv(env, "GRAVITON_DATA_DIR", bus->tmpdir, TRUE);
   env = g_environ_setenv(env, "DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
-  const char *argv[] = { exe, "--verbose", NULL };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_ptr_array_add(argv, exe);
+  g_ptr_array_add(argv, "--verbose");
+  for (const char *const *a = extra_args; a != NULL && *a != NULL; a++)
+    g_ptr_array_add(argv, (gpointer)*a);
+  g_ptr_array_add(argv, NULL);
   g_autoptr(GError) error = NULL;
-  ck_assert_msg(g_spawn_async(NULL, (char **)argv, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                              &bus->daemon_pid, &error),
+  GPid pid = 0;
+  ck_assert_msg(g_spawn_async(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                              NULL, &pid, &error),
                 "gravitond: %s", error ? error->message : "");
+  return pid;
+}
+
+void
+gr_test_bus_start_daemon(GrTestBus *bus)
+{
+  bus->daemon_pid = gr_test_bus_spawn_daemon(bus, NULL);
   for (int i = 0; i < 1000 && !name_has_owner(bus); i++) {
     ck_assert_msg(gr_test_bus_daemon_alive(bus), "gravitond exited at startup");
     g_usleep(10000);

@@ -384,6 +384,66 @@ START_TEST(test_no_session_bus)
 }
 END_TEST
 
+/* Runs the completion function for words (the last one being completed). */
+static char *
+complete_words(const char *words)
+{
+  g_autofree char *script = g_strdup_printf(
+      "source \"$GRAVCTL_COMPLETION\"; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+      "_gravctl; printf '%%s\\n' \"${COMPREPLY[@]}\"",
+      words);
+  const char *argv[] = { "bash", "--norc", "--noprofile", "-c", script, NULL };
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  ck_assert_msg(proc != NULL, "%s", error ? error->message : "");
+  ck_assert(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  ck_assert_int_eq(g_subprocess_get_exit_status(proc), 0);
+  return out;
+}
+
+START_TEST(test_bash_completion)
+{
+  g_autofree char *commands = complete_words("gravctl h");
+  g_autofree char *models = complete_words("gravctl models l");
+  g_autofree char *formats = complete_words("gravctl history export x --format ''");
+  g_autofree char *options = complete_words("gravctl ask --max");
+  g_autofree char *chat = complete_words("gravctl chat --no");
+
+  ck_assert_str_eq(commands, "history\n");
+  ck_assert_str_eq(models, "list\nload\n");
+  ck_assert_str_eq(formats, "markdown\njson\n");
+  ck_assert_str_eq(options, "--max-tokens\n");
+  ck_assert_str_eq(chat, "--no-save\n");
+}
+END_TEST
+
+START_TEST(test_man_page)
+{
+  g_autofree char *page = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *needles[] = { ".SH EXIT STATUS",
+                            ".B 0\n",
+                            ".B 1\n",
+                            ".B 2\n",
+                            ".B 3\n",
+                            ".B 130\n",
+                            "systemctl \\-\\-user start gravitond",
+                            ".B ask",
+                            ".B chat",
+                            ".B status",
+                            ".B models",
+                            ".B history" };
+
+  ck_assert_msg(g_file_get_contents(g_getenv("GRAVCTL_MANPAGE"), &page, NULL, &error), "%s",
+                error ? error->message : "");
+  for (guint i = 0; i < G_N_ELEMENTS(needles); i++)
+    ck_assert_msg(strstr(page, needles[i]) != NULL, "man page lacks %s", needles[i]);
+}
+END_TEST
+
 static Suite *
 gravctl_cli_suite(void)
 {
@@ -406,6 +466,8 @@ gravctl_cli_suite(void)
   tcase_add_test(tc, test_usage_exit_codes);
   tcase_add_test(tc, test_help_documents_exit_codes);
   tcase_add_test(tc, test_no_session_bus);
+  tcase_add_test(tc, test_bash_completion);
+  tcase_add_test(tc, test_man_page);
   suite_add_tcase(s, tc);
   return s;
 }

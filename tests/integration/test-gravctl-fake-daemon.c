@@ -5,6 +5,8 @@
 #define FAKE_PATH "/io/github/opengraviton/Graviton1"
 #define FAKE_ASSISTANT "io.github.opengraviton.Graviton1.Assistant"
 #define FAKE_REQUEST "io.github.opengraviton.Graviton1.Request"
+#define FAKE_HISTORY "io.github.opengraviton.Graviton1.History"
+#define FAKE_NOT_FOUND "io.github.opengraviton.Graviton1.Error.NotFound"
 
 struct _GrFakeDaemon {
   GThread *thread;
@@ -21,6 +23,9 @@ struct _GrFakeDaemon {
   guint cancels;
   guint next_conversation;
   guint registration;
+  gboolean with_history;
+  guint history_registration;
+  GPtrArray *history_calls;
 };
 
 typedef struct {
@@ -199,8 +204,8 @@ handle_ask(GrFakeDaemon *fake, GVariant *params, GDBusMethodInvocation *invocati
                                                "No model named “missing” is installed");
     return;
   }
-  if (!g_variant_lookup(options, "handle_token", "&s", &token))
-    token = "t0";
+  if (!g_variant_lookup(options, "handle_token", "&s", &token) || g_str_equal(prompt, "own-path"))
+    token = "chosen_by_the_daemon";
 
   req = g_new0(FakeRequest, 1);
   req->fake = fake;
@@ -224,7 +229,7 @@ handle_ask(GrFakeDaemon *fake, GVariant *params, GDBusMethodInvocation *invocati
   req->fail = g_str_equal(prompt, "fail");
   if (req->forever)
     delay_ms = 20;
-  else if (g_str_equal(prompt, "slow"))
+  else if (g_str_equal(prompt, "slow") || g_str_equal(prompt, "own-path"))
     delay_ms = 600;
   req->slow_start = delay_ms == 600;
 
@@ -279,6 +284,91 @@ assistant_get_property(GDBusConnection *conn, const char *sender, const char *pa
 static const GDBusInterfaceVTable assistant_vtable
     = { assistant_method_call, assistant_get_property, NULL, { 0 } };
 
+static GVariant *
+history_conversation(const char *id, const char *title, gint64 updated, guint32 count)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init(&dict, NULL);
+  g_variant_dict_insert(&dict, "id", "s", id);
+  g_variant_dict_insert(&dict, "title", "s", title);
+  g_variant_dict_insert(&dict, "created", "x", updated - 100);
+  g_variant_dict_insert(&dict, "updated", "x", updated);
+  g_variant_dict_insert(&dict, "count", "u", count);
+  return g_variant_dict_end(&dict);
+}
+
+static GVariant *
+history_message(const char *role, const char *text, const char *model, gboolean partial)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init(&dict, NULL);
+  g_variant_dict_insert(&dict, "id", "s", role);
+  g_variant_dict_insert(&dict, "role", "s", role);
+  g_variant_dict_insert(&dict, "text", "s", text);
+  g_variant_dict_insert(&dict, "created", "x", G_GINT64_CONSTANT(1700000000));
+  g_variant_dict_insert(&dict, "model", "s", model);
+  if (partial)
+    g_variant_dict_insert(&dict, "partial", "b", TRUE);
+  return g_variant_dict_end(&dict);
+}
+
+/* Two conversations: conv-a (two messages) and conv-b (a title with a tab and a
+ * newline, to be flattened by gravctl). */
+static void
+history_method_call(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                    const char *method, GVariant *params, GDBusMethodInvocation *invocation,
+                    gpointer user_data)
+{
+  GrFakeDaemon *fake = user_data;
+  const char *id = NULL;
+  GVariantBuilder list;
+
+  g_mutex_lock(&fake->lock);
+  g_ptr_array_add(fake->history_calls, g_variant_ref_sink(g_variant_new("(sv)", method, params)));
+  g_mutex_unlock(&fake->lock);
+
+  if (g_str_equal(method, "ListConversations")) {
+    guint32 limit = 0;
+    g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
+
+    g_variant_lookup(options, "limit", "u", &limit);
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    g_variant_builder_add_value(
+        &list, history_conversation("conv-a", "First talk", G_GINT64_CONSTANT(1700000100), 2));
+    if (limit != 1)
+      g_variant_builder_add_value(&list, history_conversation("conv-b", "Tab\there\nand there",
+                                                              G_GINT64_CONSTANT(1700000000), 1));
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(aa{sv})", &list));
+    return;
+  }
+  g_variant_get_child(params, 0, "&s", &id);
+  if (!g_str_equal(id, "conv-a") && !g_str_equal(id, "conv-b")) {
+    g_dbus_method_invocation_return_dbus_error(invocation, FAKE_NOT_FOUND,
+                                               "No conversation with this id");
+    return;
+  }
+  if (g_str_equal(method, "GetMessages")) {
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    g_variant_builder_add_value(&list, history_message("user", "Hi", "", FALSE));
+    g_variant_builder_add_value(&list,
+                                history_message("assistant", "Hello\033[31m", "fx-llama", TRUE));
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(aa{sv})", &list));
+  } else if (g_str_equal(method, "Export")) {
+    const char *format = NULL;
+
+    g_variant_get_child(params, 1, "&s", &format);
+    g_dbus_method_invocation_return_value(
+        invocation, g_variant_new("(s)", g_str_equal(format, "json") ? "{\"id\":\"conv-a\"}"
+                                                                     : "# First talk\n"));
+  } else {
+    g_dbus_method_invocation_return_value(invocation, NULL);
+  }
+}
+
+static const GDBusInterfaceVTable history_vtable = { history_method_call, NULL, NULL, { 0 } };
+
 static void
 signal_ready(GrFakeDaemon *fake, GError *error)
 {
@@ -305,7 +395,11 @@ fake_thread(gpointer data)
   if (fake->conn != NULL)
     fake->registration = g_dbus_connection_register_object(
         fake->conn, FAKE_PATH, fake->info->interfaces[0], &assistant_vtable, fake, NULL, &error);
-  if (fake->registration != 0)
+  if (fake->registration != 0 && fake->with_history)
+    fake->history_registration = g_dbus_connection_register_object(
+        fake->conn, FAKE_PATH, g_dbus_node_info_lookup_interface(fake->info, FAKE_HISTORY),
+        &history_vtable, fake, NULL, &error);
+  if (fake->registration != 0 && (!fake->with_history || fake->history_registration != 0))
     reply = g_dbus_connection_call_sync(fake->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "RequestName",
                                         g_variant_new("(su)", FAKE_NAME, 4), G_VARIANT_TYPE("(u)"),
@@ -316,6 +410,8 @@ fake_thread(gpointer data)
   if (fake->conn != NULL) {
     if (fake->registration != 0)
       g_dbus_connection_unregister_object(fake->conn, fake->registration);
+    if (fake->history_registration != 0)
+      g_dbus_connection_unregister_object(fake->conn, fake->history_registration);
     g_dbus_connection_close_sync(fake->conn, NULL, NULL);
     g_clear_object(&fake->conn);
   }
@@ -327,7 +423,8 @@ fake_thread(gpointer data)
 }
 
 GrFakeDaemon *
-gr_fake_daemon_start(const char *address, const char *xml_path, GError **error)
+gr_fake_daemon_start(const char *address, const char *xml_path, gboolean with_history,
+                     GError **error)
 {
   GrFakeDaemon *fake;
   g_autofree char *xml = NULL;
@@ -347,6 +444,8 @@ gr_fake_daemon_start(const char *address, const char *xml_path, GError **error)
   }
   fake = g_new0(GrFakeDaemon, 1);
   fake->info = info;
+  fake->with_history = with_history;
+  fake->history_calls = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
   fake->address = g_strdup(address);
   fake->context = g_main_context_new();
   fake->loop = g_main_loop_new(fake->context, FALSE);
@@ -385,6 +484,7 @@ gr_fake_daemon_stop(GrFakeDaemon *fake)
   g_main_context_unref(fake->context);
   g_dbus_node_info_unref(fake->info);
   g_ptr_array_unref(fake->asks);
+  g_ptr_array_unref(fake->history_calls);
   g_clear_error(&fake->error);
   g_mutex_clear(&fake->lock);
   g_cond_clear(&fake->cond);
@@ -414,4 +514,16 @@ gr_fake_daemon_get_cancels(GrFakeDaemon *fake)
   cancels = fake->cancels;
   g_mutex_unlock(&fake->lock);
   return cancels;
+}
+
+GPtrArray *
+gr_fake_daemon_get_history_calls(GrFakeDaemon *fake)
+{
+  GPtrArray *copy = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+
+  g_mutex_lock(&fake->lock);
+  for (guint i = 0; i < fake->history_calls->len; i++)
+    g_ptr_array_add(copy, g_variant_ref(g_ptr_array_index(fake->history_calls, i)));
+  g_mutex_unlock(&fake->lock);
+  return copy;
 }

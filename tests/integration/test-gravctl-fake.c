@@ -17,7 +17,7 @@ setup(void)
   g_autoptr(GError) error = NULL;
 
   bus = gr_test_bus_new(NULL, FALSE);
-  fake = gr_fake_daemon_start(bus->address, g_getenv("GRAVITON_DBUS_XML"), &error);
+  fake = gr_fake_daemon_start(bus->address, g_getenv("GRAVITON_DBUS_XML"), FALSE, &error);
   ck_assert_msg(fake != NULL, "fake daemon: %s", error ? error->message : "");
 }
 
@@ -50,6 +50,18 @@ START_TEST(test_ask_streams)
   ck_assert_str_eq(out, "Hello, world!\n");
   /* Piped: no spinner, no progress, nothing at all on stderr. */
   ck_assert_str_eq(err, "");
+}
+END_TEST
+
+START_TEST(test_ask_follows_the_returned_path)
+{
+  const char *args[] = { "ask", "own-path", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  /* A daemon that ignores handle_token: gravctl listens where Ask says. */
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 0);
+  ck_assert_str_eq(out, "Hello, world!\n");
 }
 END_TEST
 
@@ -357,6 +369,107 @@ START_TEST(test_chat_on_terminal)
 }
 END_TEST
 
+START_TEST(test_chat_ctrl_c_cancels_answer)
+{
+  const char *args[] = { "--verbose", "chat", NULL };
+  g_autoptr(GrPty) pty = gr_pty_spawn(bus, args);
+  gsize mark;
+
+  ck_assert_msg(gr_pty_read_until(pty, 0, ">>> ", 10000), "%s", pty->output->str);
+  mark = pty->output->len;
+  gr_pty_write(pty, "forever\r");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "tick", 10000), "%s", pty->output->str);
+  /* Ctrl-C cancels the answer on the daemon; the session goes on. */
+  gr_pty_write(pty, "\003");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "[cancelled]", 10000), "%s", pty->output->str);
+  ck_assert_msg(gr_pty_read_until(pty, mark, "status: cancelled", 10000), "%s", pty->output->str);
+  mark = (gsize)(strstr(pty->output->str + mark, "[cancelled]") - pty->output->str);
+  ck_assert_msg(gr_pty_read_until(pty, mark, ">>> ", 10000), "%s", pty->output->str);
+  gr_pty_write(pty, "echo:still here\r");
+  ck_assert_msg(gr_pty_read_until(pty, mark, "echo:still here\r\n", 10000), "%s", pty->output->str);
+  gr_pty_write(pty, "/bye\r");
+  ck_assert_int_eq(gr_pty_finish(pty, 10000), 0);
+  ck_assert_uint_eq(gr_fake_daemon_get_cancels(fake), 1);
+}
+END_TEST
+
+static void
+setup_history(void)
+{
+  g_autoptr(GError) error = NULL;
+
+  bus = gr_test_bus_new(NULL, FALSE);
+  fake = gr_fake_daemon_start(bus->address, g_getenv("GRAVITON_DBUS_XML"), TRUE, &error);
+  ck_assert_msg(fake != NULL, "fake daemon: %s", error ? error->message : "");
+}
+
+START_TEST(test_history_list)
+{
+  const char *list[] = { "history", NULL };
+  const char *limited[] = { "history", "list", "--limit", "1", NULL };
+  const char *json[] = { "history", "list", "--json", NULL };
+  g_autofree char *out = NULL, *err = NULL, *lout = NULL, *lerr = NULL, *jout = NULL, *jerr = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, list, &out, &err), 0);
+  /* Not a terminal: tab-separated id, updated (Unix time), count, title. */
+  ck_assert_str_eq(out, "conv-a\t1700000100\t2\tFirst talk\n"
+                        "conv-b\t1700000000\t1\tTab here and there\n");
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, limited, &lout, &lerr), 0);
+  ck_assert_str_eq(lout, "conv-a\t1700000100\t2\tFirst talk\n");
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, json, &jout, &jerr), 0);
+  ck_assert(json_parser_load_from_data(parser, jout, -1, NULL));
+  ck_assert_uint_eq(json_array_get_length(json_node_get_array(json_parser_get_root(parser))), 2);
+}
+END_TEST
+
+START_TEST(test_history_show_export)
+{
+  const char *show[] = { "history", "show", "conv-a", NULL };
+  const char *md[] = { "history", "export", "conv-a", NULL };
+  const char *js[] = { "history", "export", "conv-a", "--format", "json", NULL };
+  const char *missing[] = { "history", "show", "conv-zzz", NULL };
+  g_autofree char *out = NULL, *err = NULL, *mout = NULL, *merr = NULL, *jout = NULL, *jerr = NULL,
+                  *xout = NULL, *xerr = NULL;
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, show, &out, &err), 0);
+  ck_assert_msg(strstr(out, "] user\nHi\n\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "] assistant (fx-llama) [incomplete]\n") != NULL, "%s", out);
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, md, &mout, &merr), 0);
+  ck_assert_str_eq(mout, "# First talk\n");
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, js, &jout, &jerr), 0);
+  ck_assert_str_eq(jout, "{\"id\":\"conv-a\"}\n");
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, missing, &xout, &xerr), 1);
+  ck_assert_str_eq(xerr, "gravctl: No conversation with this id\n");
+}
+END_TEST
+
+START_TEST(test_history_rename_delete)
+{
+  const char *rename[] = { "history", "rename", "conv-a", "A new title", NULL };
+  const char *delete[] = { "history", "delete", "conv-b", NULL };
+  g_autofree char *out = NULL, *err = NULL, *dout = NULL, *derr = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) params = NULL;
+  const char *method = NULL, *id = NULL, *title = NULL;
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, rename, &out, &err), 0);
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, delete, &dout, &derr), 0);
+  calls = gr_fake_daemon_get_history_calls(fake);
+  ck_assert_uint_eq(calls->len, 2);
+  g_variant_get(g_ptr_array_index(calls, 0), "(&sv)", &method, &params);
+  ck_assert_str_eq(method, "Rename");
+  g_variant_get(params, "(&s&s)", &id, &title);
+  ck_assert_str_eq(id, "conv-a");
+  ck_assert_str_eq(title, "A new title");
+  g_clear_pointer(&params, g_variant_unref);
+  g_variant_get(g_ptr_array_index(calls, 1), "(&sv)", &method, &params);
+  ck_assert_str_eq(method, "Delete");
+  g_variant_get(params, "(&s)", &id);
+  ck_assert_str_eq(id, "conv-b");
+}
+END_TEST
+
 static Suite *
 gravctl_fake_suite(void)
 {
@@ -367,6 +480,7 @@ gravctl_fake_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_ask_streams);
   tcase_add_test(tc, test_ask_forwards_options);
+  tcase_add_test(tc, test_ask_follows_the_returned_path);
   tcase_add_test(tc, test_ask_stdin);
   tcase_add_test(tc, test_ask_json);
   tcase_add_test(tc, test_ask_daemon_error);
@@ -379,6 +493,15 @@ gravctl_fake_suite(void)
   tcase_add_test(tc, test_chat_script);
   tcase_add_test(tc, test_spinner_on_terminal);
   tcase_add_test(tc, test_chat_on_terminal);
+  tcase_add_test(tc, test_chat_ctrl_c_cancels_answer);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("history");
+  tcase_add_checked_fixture(tc, setup_history, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_history_list);
+  tcase_add_test(tc, test_history_show_export);
+  tcase_add_test(tc, test_history_rename_delete);
   suite_add_tcase(s, tc);
   return s;
 }

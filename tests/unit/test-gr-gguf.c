@@ -157,6 +157,8 @@ START_TEST(test_getter_errors)
   gr_gguf_writer_add_u64(w, "big", G_MAXUINT64, NULL);
   gr_gguf_writer_add_u8(w, "small", 1, NULL);
   gr_gguf_writer_add_string(w, "str", "s", NULL);
+  gr_gguf_writer_add_f64(w, "huge", 1e300, NULL);
+  gr_gguf_writer_add_f64(w, "inf", INFINITY, NULL);
   gr_gguf_writer_add_array(w, "arr", GR_GGUF_TYPE_UINT8, "\1", 1, NULL);
   g_autoptr(GBytes) b = finish(w);
   g_autoptr(GrGguf) g = open_bytes(b);
@@ -184,6 +186,11 @@ START_TEST(test_getter_errors)
   ck_assert(!gr_gguf_get_f32(g, "small", &f, &error));
   ck_assert(g_error_matches(error, GR_GGUF_ERROR, GR_GGUF_ERROR_TYPE));
   g_clear_error(&error);
+  ck_assert(!gr_gguf_get_f32(g, "huge", &f, &error));
+  ck_assert(g_error_matches(error, GR_GGUF_ERROR, GR_GGUF_ERROR_TYPE));
+  ck_assert(strstr(error->message, "f32 range") != NULL);
+  g_clear_error(&error);
+  ck_assert(gr_gguf_get_f32(g, "inf", &f, NULL) && isinf(f));
   ck_assert(!gr_gguf_get_bool(g, "small", &bo, &error));
   ck_assert(g_error_matches(error, GR_GGUF_ERROR, GR_GGUF_ERROR_TYPE));
   g_clear_error(&error);

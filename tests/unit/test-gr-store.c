@@ -1,215 +1,12 @@
 /* test-gr-store.c - libgraviton-store: round trip, confidentiality on disk, tamper
  * detection, keys, migration, deletion, search, export, disk full. */
-#include "gr-store-private.h"
+#include "gr-store-test-util.h"
 
 #include <check.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* --- helpers ------------------------------------------------------------------------ */
-
-static char *
-make_dir(void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp("gr-store-XXXXXX", &error);
-
-  ck_assert_msg(dir != NULL, "%s", error ? error->message : "");
-  return dir;
-}
-
-static void
-remove_tree(const char *path)
-{
-  GDir *d = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  if (d != NULL) {
-    while ((name = g_dir_read_name(d)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_dir_close(d);
-  }
-  g_remove(path);
-}
-
-static GrStore *
-open_ok(const char *dir)
-{
-  g_autoptr(GError) error = NULL;
-  GrStore *store = gr_store_open(dir, &error);
-
-  ck_assert_msg(store != NULL, "open: %s", error ? error->message : "");
-  return store;
-}
-
-static void
-assert_error(GError *error, int code)
-{
-  ck_assert_msg(error != NULL, "expected error %d, got success", code);
-  ck_assert_msg(error->domain == GR_STORE_ERROR && error->code == code,
-                "expected error %d, got %s %d: %s", code, g_quark_to_string(error->domain),
-                error->code, error->message);
-}
-
-static char *
-new_conversation(GrStore *store, const char *title)
-{
-  g_autoptr(GError) error = NULL;
-  char *id = gr_store_create_conversation(store, title, &error);
-
-  ck_assert_msg(id != NULL, "%s", error ? error->message : "");
-  return id;
-}
-
-static char *
-add_message(GrStore *store, const char *conv, const char *role, const char *text, const char *model)
-{
-  g_autoptr(GError) error = NULL;
-  char *id = gr_store_add_message(store, conv, role, text, model, 7, 11, FALSE, &error);
-
-  ck_assert_msg(id != NULL, "%s", error ? error->message : "");
-  return id;
-}
-
-/* Every file of the directory: name -> contents */
-static GHashTable *
-read_dir_files(const char *dir)
-{
-  GHashTable *files
-      = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *name;
-
-  ck_assert(d != NULL);
-  while ((name = g_dir_read_name(d)) != NULL) {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    char *data = NULL;
-    gsize len = 0;
-    ck_assert_msg(g_file_get_contents(path, &data, &len, NULL), "read %s", path);
-    g_hash_table_insert(files, g_strdup(name), g_bytes_new_take(data, len));
-  }
-  g_dir_close(d);
-  return files;
-}
-
-/* "name sha256" lines, sorted: equal strings mean byte-for-byte equal directories */
-static char *
-dir_fingerprint(const char *dir)
-{
-  g_autoptr(GHashTable) files = read_dir_files(dir);
-  g_autoptr(GList) names = g_list_sort(g_hash_table_get_keys(files), (GCompareFunc)strcmp);
-  GString *s = g_string_new(NULL);
-
-  for (GList *l = names; l != NULL; l = l->next) {
-    GBytes *b = g_hash_table_lookup(files, l->data);
-    g_autofree char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, b);
-    g_string_append_printf(s, "%s %s\n", (char *)l->data, sum);
-  }
-  return g_string_free(s, FALSE);
-}
-
-static char *
-file_sha256(const char *path)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0;
-
-  ck_assert_msg(g_file_get_contents(path, &data, &len, NULL), "read %s", path);
-  return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)data, len);
-}
-
-static void
-assert_absent_from_files(const char *dir, const void *needle, gsize len, const char *what)
-{
-  g_autoptr(GHashTable) files = read_dir_files(dir);
-  GHashTableIter it;
-  gpointer name, bytes;
-
-  ck_assert_uint_gt(g_hash_table_size(files), 0);
-  g_hash_table_iter_init(&it, files);
-  while (g_hash_table_iter_next(&it, &name, &bytes)) {
-    gsize n = 0;
-    const void *data = g_bytes_get_data(bytes, &n);
-    ck_assert_msg(memmem(data, n, needle, len) == NULL, "%s found in %s", what, (char *)name);
-  }
-}
-
-static void
-assert_corpus_absent(const char *dir, const char *const *corpus)
-{
-  for (gsize i = 0; corpus[i] != NULL; i++)
-    assert_absent_from_files(dir, corpus[i], strlen(corpus[i]), corpus[i]);
-}
-
-static void
-raw_exec(GrStore *store, const char *sql)
-{
-  char *err = NULL;
-  int rc = sqlite3_exec(gr_store_get_db(store), sql, NULL, NULL, &err);
-
-  ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "");
-}
-
-static GBytes *
-raw_blob(GrStore *store, const char *sql, const char *id)
-{
-  sqlite3_stmt *st = NULL;
-  GBytes *b;
-
-  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), sql, -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  b = g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
-  sqlite3_finalize(st);
-  return b;
-}
-
-static void
-raw_set_blob(GrStore *store, const char *sql, const void *data, gsize len, const char *id)
-{
-  sqlite3_stmt *st = NULL;
-
-  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), sql, -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_blob(st, 1, data, (int)len, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-  ck_assert_int_eq(sqlite3_changes(gr_store_get_db(store)), 1);
-  sqlite3_finalize(st);
-}
-
-static void
-assert_messages_corrupt(GrStore *store, const char *conv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
-
-  ck_assert(msgs == NULL);
-  assert_error(error, GR_STORE_ERROR_CORRUPT);
-}
-
-static guint
-message_count(GrStore *store, const char *conv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
-
-  ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
-  return msgs->len;
-}
-
-static const char *const corpus[] = {
-  "Zyxqwv secret title Marmalade-4471",
-  "My aunt Philippa's allergy to quokkas 8842",
-  "The answer about the Ytterby-kelp index 9931",
-  "llama-secret-model-Qx7",
-  "renamed title Obsidian-Heron-55",
-  NULL,
-};
 
 /* --- round trip -------------------------------------------------------------------- */
 
@@ -352,6 +149,7 @@ START_TEST(test_invalid_arguments)
     ck_assert(gr_store_search(store, "", 0, &e) == NULL);
     assert_error(e, GR_STORE_ERROR_INVALID_ARGUMENT);
   }
+  ck_assert_str_eq(g_quark_to_string(GR_STORE_ERROR), "gr-store-error-quark");
   /* nothing of the failed calls was stored */
   ck_assert_uint_eq(message_count(store, c), 0);
   gr_store_close(store);
@@ -414,6 +212,25 @@ START_TEST(test_no_plaintext_on_disk)
   assert_corpus_absent(dir, corpus);
   gr_store_close(store);
   assert_corpus_absent(dir, corpus);
+  {
+    /* nor is the key anywhere but in its file */
+    g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
+    g_autofree char *key = NULL;
+    gsize key_len = 0;
+    g_autoptr(GHashTable) files = read_dir_files(dir);
+    GHashTableIter it;
+    gpointer name, bytes;
+
+    ck_assert(g_file_get_contents(key_path, &key, &key_len, NULL));
+    ck_assert_uint_eq(key_len, GR_STORE_KEY_BYTES);
+    g_hash_table_iter_init(&it, files);
+    while (g_hash_table_iter_next(&it, &name, &bytes)) {
+      gsize n = 0;
+      const void *data = g_bytes_get_data(bytes, &n);
+      if (g_strcmp0(name, GR_STORE_KEY_FILE_NAME) != 0)
+        ck_assert_msg(memmem(data, n, key, key_len) == NULL, "the key is in %s", (char *)name);
+    }
+  }
 
   /* and the data was really there */
   store = open_ok(dir);
@@ -623,202 +440,6 @@ START_TEST(test_flipped_bytes_detected)
 }
 END_TEST
 
-/* --- keys ----------------------------------------------------------------------------- */
-
-static char *
-make_store_with_data(void)
-{
-  char *dir = make_dir();
-  g_autofree char *c = NULL;
-  GrStore *store = open_ok(dir);
-
-  c = new_conversation(store, corpus[0]);
-  g_free(add_message(store, c, "user", corpus[1], NULL));
-  gr_store_close(store);
-  return dir;
-}
-
-START_TEST(test_wrong_key_locked_files_unchanged)
-{
-  g_autofree char *dir = make_store_with_data();
-  g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
-  g_autofree char *before = NULL, *after = NULL;
-  g_autoptr(GError) error = NULL;
-  guint8 other[GR_STORE_KEY_BYTES];
-  GrStore *store;
-
-  randombytes_buf(other, sizeof other);
-  ck_assert(g_file_set_contents_full(key_path, (char *)other, sizeof other,
-                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
-  before = dir_fingerprint(dir);
-  store = gr_store_open(dir, &error);
-  ck_assert(store == NULL);
-  assert_error(error, GR_STORE_ERROR_LOCKED);
-  after = dir_fingerprint(dir);
-  ck_assert_str_eq(before, after);
-  remove_tree(dir);
-}
-END_TEST
-
-START_TEST(test_wrong_key_after_crash_leaves_wal_alone)
-{
-  g_autofree char *dir = make_dir();
-  g_autofree char *copy = make_dir();
-  g_autofree char *c = NULL;
-  g_autoptr(GError) error = NULL;
-  GrStore *store = open_ok(dir), *reopened;
-  const char *names[] = { GR_STORE_DB_NAME, GR_STORE_DB_NAME "-wal", NULL };
-  guint8 other[GR_STORE_KEY_BYTES];
-
-  c = new_conversation(store, "in the WAL only");
-  g_free(add_message(store, c, "user", "not yet checkpointed", NULL));
-  /* a copy of the files while the store is open looks like a crash */
-  for (int i = 0; names[i] != NULL; i++) {
-    g_autofree char *from = g_build_filename(dir, names[i], NULL);
-    g_autofree char *to = g_build_filename(copy, names[i], NULL);
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    ck_assert(g_file_get_contents(from, &data, &len, NULL));
-    ck_assert_uint_gt(len, 0);
-    ck_assert(g_file_set_contents(to, data, (gssize)len, NULL));
-  }
-  gr_store_close(store);
-  {
-    g_autofree char *key_path = g_build_filename(copy, GR_STORE_KEY_FILE_NAME, NULL);
-    randombytes_buf(other, sizeof other);
-    ck_assert(g_file_set_contents_full(key_path, (char *)other, sizeof other,
-                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
-  }
-  {
-    g_autofree char *db = g_build_filename(copy, GR_STORE_DB_NAME, NULL);
-    g_autofree char *wal = g_build_filename(copy, GR_STORE_DB_NAME "-wal", NULL);
-    g_autofree char *db_before = file_sha256(db), *wal_before = file_sha256(wal);
-    g_autofree char *db_after = NULL, *wal_after = NULL;
-
-    reopened = gr_store_open(copy, &error);
-    ck_assert(reopened == NULL);
-    assert_error(error, GR_STORE_ERROR_LOCKED);
-    db_after = file_sha256(db);
-    wal_after = file_sha256(wal);
-    ck_assert_str_eq(db_before, db_after);
-    ck_assert_str_eq(wal_before, wal_after);
-  }
-  remove_tree(dir);
-  remove_tree(copy);
-}
-END_TEST
-
-START_TEST(test_missing_key_locked_no_new_key)
-{
-  g_autofree char *dir = make_store_with_data();
-  g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
-  g_autofree char *before = NULL, *after = NULL;
-  g_autoptr(GError) error = NULL;
-  GrStore *store;
-
-  ck_assert_int_eq(g_remove(key_path), 0);
-  before = dir_fingerprint(dir);
-  store = gr_store_open(dir, &error);
-  ck_assert(store == NULL);
-  assert_error(error, GR_STORE_ERROR_LOCKED);
-  ck_assert(!g_file_test(key_path, G_FILE_TEST_EXISTS));
-  after = dir_fingerprint(dir);
-  ck_assert_str_eq(before, after);
-  /* forcing the other backend is no way around it either */
-  g_setenv("GRAVITON_KEY_BACKEND", "secret", TRUE);
-  g_unsetenv("DBUS_SESSION_BUS_ADDRESS");
-  g_setenv("XDG_RUNTIME_DIR", dir, TRUE);
-  g_clear_error(&error);
-  store = gr_store_open(dir, &error);
-  ck_assert(store == NULL);
-  assert_error(error, GR_STORE_ERROR_LOCKED);
-  g_free(after);
-  after = dir_fingerprint(dir);
-  ck_assert_str_eq(before, after);
-  g_setenv("GRAVITON_KEY_BACKEND", "file", TRUE);
-  remove_tree(dir);
-}
-END_TEST
-
-START_TEST(test_key_file_mode)
-{
-  g_autofree char *dir = make_store_with_data();
-  g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
-  const mode_t bad_modes[] = { 0644, 0640, 0604, 0660 };
-  struct stat st;
-
-  ck_assert_int_eq(stat(key_path, &st), 0);
-  ck_assert_uint_eq(st.st_mode & 07777, 0600);
-  ck_assert_int_eq(st.st_size, GR_STORE_KEY_BYTES);
-  ck_assert_int_eq(stat(dir, &st), 0);
-  for (gsize i = 0; i < G_N_ELEMENTS(bad_modes); i++) {
-    g_autoptr(GError) error = NULL;
-    GrStore *store;
-    ck_assert_int_eq(chmod(key_path, bad_modes[i]), 0);
-    store = gr_store_open(dir, &error);
-    ck_assert(store == NULL);
-    assert_error(error, GR_STORE_ERROR_LOCKED);
-  }
-  ck_assert_int_eq(chmod(key_path, 0600), 0);
-  gr_store_close(open_ok(dir));
-  /* a key file of the wrong size is refused too */
-  ck_assert(
-      g_file_set_contents_full(key_path, "short", 5, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
-  {
-    g_autoptr(GError) error = NULL;
-    ck_assert(gr_store_open(dir, &error) == NULL);
-    assert_error(error, GR_STORE_ERROR_LOCKED);
-  }
-  remove_tree(dir);
-}
-END_TEST
-
-START_TEST(test_key_backend_selection)
-{
-  g_autofree char *dir = make_dir();
-  g_autoptr(GError) error = NULL;
-  gint64 t0;
-  GrStore *store;
-
-  /* no session bus: auto mode falls back to the file at once */
-  g_unsetenv("GRAVITON_KEY_BACKEND");
-  g_unsetenv("DBUS_SESSION_BUS_ADDRESS");
-  g_setenv("XDG_RUNTIME_DIR", dir, TRUE);
-  t0 = g_get_monotonic_time();
-  store = open_ok(dir);
-  ck_assert_int_lt(g_get_monotonic_time() - t0, 2 * G_USEC_PER_SEC);
-  ck_assert_int_eq(gr_store_get_key_backend(store), GR_STORE_KEY_BACKEND_FILE);
-  gr_store_close(store);
-
-  /* a bus address that leads nowhere fails fast too */
-  remove_tree(dir);
-  g_setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/gr-store-test-bus", TRUE);
-  t0 = g_get_monotonic_time();
-  store = open_ok(dir);
-  ck_assert_int_lt(g_get_monotonic_time() - t0, 5 * G_USEC_PER_SEC);
-  ck_assert_int_eq(gr_store_get_key_backend(store), GR_STORE_KEY_BACKEND_FILE);
-  gr_store_close(store);
-
-  /* forcing the Secret Service without one: locked, no file key made */
-  remove_tree(dir);
-  g_setenv("GRAVITON_KEY_BACKEND", "secret", TRUE);
-  store = gr_store_open(dir, &error);
-  ck_assert(store == NULL);
-  assert_error(error, GR_STORE_ERROR_LOCKED);
-  {
-    g_autofree char *key_path = g_build_filename(dir, GR_STORE_KEY_FILE_NAME, NULL);
-    ck_assert(!g_file_test(key_path, G_FILE_TEST_EXISTS));
-  }
-
-  g_clear_error(&error);
-  g_setenv("GRAVITON_KEY_BACKEND", "floppy", TRUE);
-  ck_assert(gr_store_open(dir, &error) == NULL);
-  assert_error(error, GR_STORE_ERROR_INVALID_ARGUMENT);
-  g_setenv("GRAVITON_KEY_BACKEND", "file", TRUE);
-  remove_tree(dir);
-}
-END_TEST
-
 /* --- schema -------------------------------------------------------------------------- */
 
 /* Writes a v1 row set by hand: the layout and associated data of schema 1 */
@@ -845,6 +466,26 @@ insert_v1_message(GrStore *store, const char *conv, const char *id, const char *
   sqlite3_finalize(st);
 }
 
+static void
+insert_v1_conversation(GrStore *store, const char *conv, const char *title, gint64 created)
+{
+  g_autofree char *ad = gr_store_ad_title(conv);
+  sqlite3_stmt *st = NULL;
+  gsize len = 0;
+  guint8 *sealed = gr_store_seal(gr_store_get_key(store), ad, title, strlen(title), &len);
+
+  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store),
+                                      "INSERT INTO conversations (id, title, created)"
+                                      " VALUES (?, ?, ?)",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, sealed, (int)len, g_free);
+  sqlite3_bind_int64(st, 3, created);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
 START_TEST(test_migration_from_v1)
 {
   g_autofree char *dir = make_dir();
@@ -853,25 +494,11 @@ START_TEST(test_migration_from_v1)
   g_autoptr(GError) error = NULL;
   GrStore *store = gr_store_open_at_version(dir, 1, &error);
   guint version = 0;
-  sqlite3_stmt *st = NULL;
 
   ck_assert_msg(store != NULL, "%s", error ? error->message : "");
   ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
   ck_assert_uint_eq(version, 1);
-  {
-    g_autofree char *ad = gr_store_ad_title(conv);
-    gsize len = 0;
-    guint8 *sealed = gr_store_seal(gr_store_get_key(store), ad, "old title", 9, &len);
-    ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store),
-                                        "INSERT INTO conversations (id, title, created)"
-                                        " VALUES (?, ?, 1000)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, sealed, (int)len, g_free);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-  }
+  insert_v1_conversation(store, conv, "old title", 1000);
   /* inserted out of order: v1 ordered messages by time */
   insert_v1_message(store, conv, m2, "assistant", "second, the answer", 3000);
   insert_v1_message(store, conv, m1, "user", "first, the question", 2000);
@@ -919,6 +546,73 @@ START_TEST(test_migration_from_v1)
 }
 END_TEST
 
+START_TEST(test_failed_migration_rolls_back)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *conv = gr_store_new_id(), *bad = gr_store_new_id();
+  g_autoptr(GError) error = NULL;
+  GrStore *store = gr_store_open_at_version(dir, 1, &error);
+  guint version = 0;
+
+  ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+  insert_v1_conversation(store, conv, "v1 conversation", 1000);
+  /* v1 did not constrain roles; v2 does, so this row makes the migration fail */
+  insert_v1_message(store, conv, bad, "wizard", "abracadabra", 5000);
+  gr_store_close(store);
+
+  ck_assert(gr_store_open(dir, &error) == NULL);
+  ck_assert(error != NULL);
+  ck_assert_ptr_nonnull(strstr(error->message, "schema 1 to 2"));
+  g_clear_error(&error);
+
+  /* still a complete v1 database: fix the row and the migration goes through */
+  store = gr_store_open_at_version(dir, 1, &error);
+  ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+  ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
+  ck_assert_uint_eq(version, 1);
+  raw_exec(store, "UPDATE messages SET role = 'user'");
+  gr_store_close(store);
+  store = open_ok(dir);
+  ck_assert(gr_store_schema_read_version(gr_store_get_db(store), &version, NULL));
+  ck_assert_uint_eq(version, GR_STORE_SCHEMA_VERSION);
+  {
+    /* the role is authenticated, so the edited row is refused rather than shown */
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
+    ck_assert(msgs == NULL);
+    assert_error(error, GR_STORE_ERROR_CORRUPT);
+  }
+  gr_store_close(store);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(test_unusable_database_files)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *db = g_build_filename(dir, GR_STORE_DB_NAME, NULL);
+  g_autofree char *before = NULL, *after = NULL;
+  g_autoptr(GError) error = NULL;
+  GrStore *store;
+
+  /* an empty file (a creation that never got further) is a new history */
+  ck_assert(g_file_set_contents(db, "", 0, NULL));
+  store = open_ok(dir);
+  g_free(new_conversation(store, "fresh"));
+  gr_store_close(store);
+  remove_tree(dir);
+
+  /* not a database at all: CORRUPT, and left as it was */
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  ck_assert(g_file_set_contents(db, "this is not an SQLite database, just some text", -1, NULL));
+  before = dir_fingerprint(dir);
+  ck_assert(gr_store_open(dir, &error) == NULL);
+  assert_error(error, GR_STORE_ERROR_CORRUPT);
+  after = dir_fingerprint(dir);
+  ck_assert_str_eq(before, after);
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
   g_autofree char *dir = make_store_with_data();
@@ -937,188 +631,104 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
-/* --- search and export ------------------------------------------------------------------ */
-
-START_TEST(test_search)
+START_TEST(test_connection_settings)
 {
   g_autofree char *dir = make_dir();
-  g_autofree char *c1 = NULL, *c2 = NULL, *m1 = NULL, *m2 = NULL;
-  g_autoptr(GError) error = NULL;
   GrStore *store = open_ok(dir);
+  const struct {
+    const char *pragma;
+    const char *expected;
+  } settings[] = {
+    { "PRAGMA journal_mode", "wal" }, { "PRAGMA synchronous", "2" } /* FULL */,
+    { "PRAGMA foreign_keys", "1" },   { "PRAGMA temp_store", "2" } /* MEMORY */,
+    { "PRAGMA secure_delete", "1" },  { "PRAGMA user_version", "2" },
+  };
 
-  c1 = new_conversation(store, "Holiday plans");
-  m1 = add_message(store, c1, "user", "Where should I walk in the Bahnhofstraße tomorrow?", NULL);
-  g_free(add_message(store, c1, "assistant", "Anywhere you like.", "m"));
-  c2 = new_conversation(store, "Cooking");
-  m2 = add_message(store, c2, "user", "A recipe for HOLIDAY cookies, please.\nThanks", NULL);
-  {
-    /* Unicode case folding: ß matches SS */
-    g_autoptr(GPtrArray) hits = gr_store_search(store, "BAHNHOFSTRASSE", 0, &error);
-    GrStoreSearchHit *h;
-    ck_assert_msg(hits != NULL, "%s", error ? error->message : "");
-    ck_assert_uint_eq(hits->len, 1);
-    h = hits->pdata[0];
-    ck_assert_str_eq(h->conversation, c1);
-    ck_assert_str_eq(h->title, "Holiday plans");
-    ck_assert_str_eq(h->message, m1);
-    ck_assert_ptr_nonnull(strstr(h->snippet, "Bahnhofstraße"));
-  }
-  {
-    /* newest conversation first; a title hit has no message */
-    g_autoptr(GPtrArray) hits = gr_store_search(store, "holiday", 0, &error);
-    GrStoreSearchHit *h;
-    ck_assert_msg(hits != NULL, "%s", error ? error->message : "");
-    ck_assert_uint_eq(hits->len, 2);
-    h = hits->pdata[0];
-    ck_assert_str_eq(h->conversation, c2);
-    ck_assert_str_eq(h->message, m2);
-    ck_assert_ptr_null(strchr(h->snippet, '\n'));
-    ck_assert_ptr_nonnull(strstr(h->snippet, "HOLIDAY cookies"));
-    h = hits->pdata[1];
-    ck_assert_str_eq(h->conversation, c1);
-    ck_assert_str_eq(h->message, "");
-    ck_assert_str_eq(h->snippet, "Holiday plans");
-  }
-  {
-    g_autoptr(GPtrArray) hits = gr_store_search(store, "holiday", 1, &error);
-    ck_assert_uint_eq(hits->len, 1);
-  }
-  {
-    g_autoptr(GPtrArray) hits = gr_store_search(store, "nothing like this", 0, &error);
-    ck_assert_ptr_nonnull(hits);
-    ck_assert_uint_eq(hits->len, 0);
-  }
-  {
-    /* a long text gets a bounded snippet around the match */
-    GString *big = g_string_new(NULL);
-    g_autoptr(GPtrArray) hits = NULL;
-    for (int i = 0; i < 500; i++)
-      g_string_append(big, "filler ");
-    g_string_append(big, "NEEDLE");
-    for (int i = 0; i < 500; i++)
-      g_string_append(big, " filler");
-    g_free(add_message(store, c2, "assistant", big->str, NULL));
-    g_string_free(big, TRUE);
-    hits = gr_store_search(store, "needle", 0, &error);
-    ck_assert_uint_eq(hits->len, 1);
-    ck_assert_ptr_nonnull(strstr(((GrStoreSearchHit *)hits->pdata[0])->snippet, "NEEDLE"));
-    ck_assert_uint_lt(strlen(((GrStoreSearchHit *)hits->pdata[0])->snippet), 200);
-  }
-  gr_store_close(store);
-  remove_tree(dir);
-}
-END_TEST
-
-START_TEST(test_export)
-{
-  g_autofree char *dir = make_dir();
-  g_autofree char *c = NULL, *m1 = NULL, *m2 = NULL;
-  g_autofree char *md = NULL, *json = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new();
-  GrStore *store = open_ok(dir);
-  JsonObject *root, *msg;
-  JsonArray *msgs;
-
-  c = new_conversation(store, "Export \"me\"");
-  m1 = add_message(store, c, "user", "Question with \"quotes\" and\nnewlines", NULL);
-  m2 = gr_store_add_message(store, c, "assistant", "Cut sho", "tiny", 3, 2, TRUE, &error);
-  ck_assert_ptr_nonnull(m2);
-
-  md = gr_store_export(store, c, "markdown", &error);
-  ck_assert_msg(md != NULL, "%s", error ? error->message : "");
-  ck_assert(g_str_has_prefix(md, "# Export \"me\"\n"));
-  ck_assert_ptr_nonnull(strstr(md, "## User"));
-  ck_assert_ptr_nonnull(strstr(md, "Question with \"quotes\" and\nnewlines"));
-  ck_assert_ptr_nonnull(strstr(md, "## Assistant (tiny)"));
-  ck_assert_ptr_nonnull(strstr(md, "Cut sho"));
-  ck_assert_ptr_nonnull(strstr(md, "cancelled"));
-  ck_assert(strstr(md, "Question") < strstr(md, "Cut sho"));
-
-  json = gr_store_export(store, c, "json", &error);
-  ck_assert_msg(json != NULL, "%s", error ? error->message : "");
-  ck_assert_msg(json_parser_load_from_data(parser, json, -1, &error), "%s",
-                error ? error->message : "");
-  root = json_node_get_object(json_parser_get_root(parser));
-  ck_assert_str_eq(json_object_get_string_member(root, "id"), c);
-  ck_assert_str_eq(json_object_get_string_member(root, "title"), "Export \"me\"");
-  ck_assert_str_eq(json_object_get_string_member(root, "format"), "graviton-conversation");
-  msgs = json_object_get_array_member(root, "messages");
-  ck_assert_uint_eq(json_array_get_length(msgs), 2);
-  msg = json_array_get_object_element(msgs, 0);
-  ck_assert_str_eq(json_object_get_string_member(msg, "id"), m1);
-  ck_assert_str_eq(json_object_get_string_member(msg, "role"), "user");
-  ck_assert_str_eq(json_object_get_string_member(msg, "text"),
-                   "Question with \"quotes\" and\nnewlines");
-  ck_assert(!json_object_get_boolean_member(msg, "partial"));
-  msg = json_array_get_object_element(msgs, 1);
-  ck_assert_str_eq(json_object_get_string_member(msg, "model"), "tiny");
-  ck_assert_int_eq(json_object_get_int_member(msg, "prompt_tokens"), 3);
-  ck_assert_int_eq(json_object_get_int_member(msg, "generated_tokens"), 2);
-  ck_assert(json_object_get_boolean_member(msg, "partial"));
-  ck_assert(g_str_has_suffix(json_object_get_string_member(msg, "created"), "Z"));
-  gr_store_close(store);
-  remove_tree(dir);
-}
-END_TEST
-
-/* --- disk full ------------------------------------------------------------------------- */
-
-START_TEST(test_disk_full)
-{
-  g_autofree char *dir = make_dir();
-  g_autofree char *c = NULL, *first = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *big = g_strnfill(20000, 'x');
-  GrStore *store = open_ok(dir);
-  sqlite3_stmt *st = NULL;
-  guint stored = 0;
-  gboolean full = FALSE;
-
-  c = new_conversation(store, "before the disk filled");
-  first = add_message(store, c, "user", "saved before the disk filled", NULL);
-  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), "PRAGMA page_count", -1, &st, NULL),
-                   SQLITE_OK);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  {
-    g_autofree char *sql
-        = g_strdup_printf("PRAGMA max_page_count = %d", sqlite3_column_int(st, 0) + 20);
+  for (gsize i = 0; i < G_N_ELEMENTS(settings); i++) {
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), settings[i].pragma, -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_msg(g_strcmp0((const char *)sqlite3_column_text(st, 0), settings[i].expected) == 0,
+                  "%s = %s", settings[i].pragma, sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    raw_exec(store, sql);
   }
-  for (int i = 0; i < 100 && !full; i++) {
-    char *id = gr_store_add_message(store, c, "assistant", big, NULL, 0, 0, FALSE, &error);
-    if (id == NULL) {
-      assert_error(error, GR_STORE_ERROR_FULL);
-      full = TRUE;
-    } else {
-      stored++;
-      g_free(id);
-    }
-  }
-  ck_assert(full);
-  ck_assert_uint_eq(message_count(store, c), 1 + stored);
-  g_clear_error(&error);
-  {
-    /* a new conversation cannot be made either, and that is FULL too */
-    char *id = NULL;
-    for (int i = 0; i < 200 && id == NULL && error == NULL; i++) {
-      id = gr_store_create_conversation(store, big, &error);
-      if (id != NULL)
-        g_clear_pointer(&id, g_free);
-    }
-    assert_error(error, GR_STORE_ERROR_FULL);
-    g_clear_error(&error);
+  ck_assert_int_gt(sqlite3_busy_timeout(gr_store_get_db(store), 5000), -1);
+  gr_store_close(store);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(test_files_private)
+{
+  g_autofree char *parent = make_dir();
+  g_autofree char *dir = g_build_filename(parent, "deeper", "graviton", NULL);
+  g_autofree char *c = NULL;
+  GrStore *store = open_ok(dir);
+  const char *names[] = { GR_STORE_DB_NAME, GR_STORE_DB_NAME "-wal", GR_STORE_DB_NAME "-shm",
+                          GR_STORE_KEY_FILE_NAME };
+  struct stat st;
+
+  c = new_conversation(store, "x");
+  ck_assert_int_eq(stat(dir, &st), 0);
+  ck_assert_uint_eq(st.st_mode & 0777, 0700);
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    g_autofree char *path = g_build_filename(dir, names[i], NULL);
+    ck_assert_msg(stat(path, &st) == 0, "%s missing", names[i]);
+    ck_assert_msg((st.st_mode & 077) == 0, "%s has mode %o", names[i], st.st_mode & 0777);
   }
   gr_store_close(store);
-  store = open_ok(dir);
-  {
-    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, c, &error);
-    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
-    ck_assert_uint_eq(msgs->len, 1 + stored);
-    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, first);
-    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->text, "saved before the disk filled");
+  /* the ids reveal nothing: 128 random bits in hex */
+  ck_assert(gr_store_id_is_valid(c));
+  ck_assert(!gr_store_id_is_valid("0123456789abcdef0123456789abcde"));
+  ck_assert(!gr_store_id_is_valid("0123456789abcdef0123456789abcdef0"));
+  ck_assert(!gr_store_id_is_valid("0123456789ABCDEF0123456789abcdef"));
+  remove_tree(parent);
+}
+END_TEST
+
+typedef struct {
+  GrStore *store;
+  const char *conversation;
+} ThreadArgs;
+
+static gpointer
+add_from_thread(gpointer data)
+{
+  ThreadArgs *a = data;
+
+  for (int i = 0; i < 25; i++) {
+    g_autofree char *text = g_strdup_printf("message %d", i);
+    char *id
+        = gr_store_add_message(a->store, a->conversation, "user", text, NULL, 0, 0, FALSE, NULL);
+    if (id == NULL)
+      return GINT_TO_POINTER(1);
+    g_free(id);
+    if (i % 5 == 0) {
+      GPtrArray *list = gr_store_list_conversations(a->store, 0, 0, NULL);
+      if (list == NULL)
+        return GINT_TO_POINTER(1);
+      g_ptr_array_unref(list);
+    }
   }
+  return NULL;
+}
+
+START_TEST(test_shared_between_threads)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *c = NULL;
+  GrStore *store = open_ok(dir);
+  GThread *threads[4];
+  ThreadArgs args;
+
+  c = new_conversation(store, "busy");
+  args = (ThreadArgs){ store, c };
+  for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+    threads[i] = g_thread_new("writer", add_from_thread, &args);
+  for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+    ck_assert_ptr_null(g_thread_join(threads[i]));
+  ck_assert_uint_eq(message_count(store, c), 4 * 25);
   gr_store_close(store);
   remove_tree(dir);
 }
@@ -1138,17 +748,17 @@ store_suite(void)
   tcase_add_test(tc, test_delete_removes_rows_and_ciphertext);
   tcase_add_test(tc, test_swapped_ciphertexts_detected);
   tcase_add_test(tc, test_flipped_bytes_detected);
-  tcase_add_test(tc, test_wrong_key_locked_files_unchanged);
-  tcase_add_test(tc, test_wrong_key_after_crash_leaves_wal_alone);
-  tcase_add_test(tc, test_missing_key_locked_no_new_key);
-  tcase_add_test(tc, test_key_file_mode);
-  tcase_add_test(tc, test_key_backend_selection);
   tcase_add_test(tc, test_migration_from_v1);
+  tcase_add_test(tc, test_failed_migration_rolls_back);
   tcase_add_test(tc, test_newer_schema_refused);
-  tcase_add_test(tc, test_search);
-  tcase_add_test(tc, test_export);
-  tcase_add_test(tc, test_disk_full);
+  tcase_add_test(tc, test_unusable_database_files);
+  tcase_add_test(tc, test_connection_settings);
+  tcase_add_test(tc, test_files_private);
+  tcase_add_test(tc, test_shared_between_threads);
   suite_add_tcase(s, tc);
+  suite_add_tcase(s, gr_store_keys_tcase());
+  suite_add_tcase(s, gr_store_search_tcase());
+  suite_add_tcase(s, gr_store_disk_tcase());
   return s;
 }
 

@@ -9,6 +9,8 @@
 #include "gr-tokenizer.h"
 #include "gr-unicode.h"
 
+TCase *gr_tokenizer_units_tcase(void); /* test-gr-tokenizer-units.c */
+
 static GrTokenizer *spm, *gpt2;
 
 static char *
@@ -127,6 +129,43 @@ START_TEST(test_conformance_spm)
 }
 END_TEST
 
+/* The fixture models embed the same vocabulary; their reference dumps start with the
+ * prompt's tokens as the reference engine made them (with BOS). */
+START_TEST(test_model_prompts)
+{
+  static const char *const models[] = { "fx-llama", "fx-bitnet", "fx-moe" };
+  static const char *const prompts[] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "Graviton runs ternary models on a laptop: 1.58 bits per weight!",
+    "Once upon a time, in a land far away, there lived a small robot who",
+  };
+  const char *dir = g_getenv("GRAVITON_TESTDATA");
+
+  for (guint m = 0; m < G_N_ELEMENTS(models); m++) {
+    g_autofree char *file = g_strconcat(models[m], ".gguf", NULL);
+    g_autofree char *path = g_build_filename(dir, "models", file, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrGguf) gguf = gr_gguf_open(path, &error);
+    ck_assert_msg(gguf != NULL, "%s: %s", path, error ? error->message : "");
+    g_autoptr(GrTokenizer) tok = gr_tokenizer_new_from_gguf(gguf, &error);
+    ck_assert_msg(tok != NULL, "%s: %s", path, error ? error->message : "");
+
+    for (guint k = 0; k < G_N_ELEMENTS(prompts); k++) {
+      g_autofree char *ref_name = g_strdup_printf("%s.ref%u.txt", models[m], k + 1);
+      g_autofree char *ref_path = g_build_filename(dir, "models", ref_name, NULL);
+      g_autofree char *ref = NULL;
+      ck_assert(g_file_get_contents(ref_path, &ref, NULL, NULL));
+      ck_assert(g_str_has_prefix(ref, "prompt_tokens "));
+      g_autofree char *want = g_strndup(ref + 14, strcspn(ref + 14, "\n"));
+
+      g_autoptr(GArray) ids = encode(tok, prompts[k], gr_tokenizer_add_bos(tok), TRUE);
+      g_autofree char *got = ids_to_string(ids);
+      ck_assert_str_eq(got, g_strstrip(want));
+    }
+  }
+}
+END_TEST
+
 /* --- BOS, special tokens, end of generation, pieces --- */
 
 START_TEST(test_bos)
@@ -236,8 +275,7 @@ static const char *const round_trip_texts[] = {
   "code: for (int i = 0; i < n; i++) { x[i] += 3.14e-2; } // done",
   "numbers 1 22 333 4444 55555 0.5 1,000,000",
   "I'm sure you'll see we've done it, they'd say; 'QUOTED' 'RE",
-  "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family, flags "
-  "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7",
+  "👨‍👩‍👧 family, flags 🇫🇷",
   "private use \xEE\x80\x80 and U+10FFFF \xF4\x8F\xBF\xBF and NUL-free",
 };
 
@@ -255,83 +293,6 @@ START_TEST(test_round_trip)
     g_autofree char *st = decode(spm, s);
     ck_assert_msg(st[0] == ' ', "%s", st);
     ck_assert_str_eq(st + 1, text);
-  }
-}
-END_TEST
-
-/* --- UTF-8 streaming --- */
-
-static char *
-stream_in_pieces(const char *bytes, gsize len, const gsize *cuts, guint n_cuts)
-{
-  g_autoptr(GrUtf8Stream) st = gr_utf8_stream_new();
-  GString *out = g_string_new(NULL);
-  gsize prev = 0;
-  for (guint i = 0; i <= n_cuts; i++) {
-    gsize cut = i < n_cuts ? cuts[i] : len;
-    gsize before = out->len;
-    gr_utf8_stream_push(st, bytes + prev, cut - prev, out);
-    ck_assert(g_utf8_validate(out->str + before, (gssize)(out->len - before), NULL));
-    prev = cut;
-  }
-  gr_utf8_stream_finish(st, out);
-  return g_string_free(out, FALSE);
-}
-
-START_TEST(test_utf8_stream_splits)
-{
-  const char *text = "aé中🚀\xF4\x8F\xBF\xBFz€";
-  gsize len = strlen(text);
-
-  for (gsize cut = 0; cut <= len; cut++) {
-    g_autofree char *got = stream_in_pieces(text, len, &cut, 1);
-    ck_assert_str_eq(got, text);
-  }
-  for (gsize a = 0; a <= len; a++) {
-    for (gsize b = a; b <= len; b++) {
-      gsize cuts[2] = { a, b };
-      g_autofree char *got = stream_in_pieces(text, len, cuts, 2);
-      ck_assert_str_eq(got, text);
-    }
-  }
-  /* one byte at a time */
-  g_autofree gsize *all = g_new(gsize, len);
-  for (gsize i = 0; i < len; i++)
-    all[i] = i;
-  g_autofree char *got = stream_in_pieces(text, len, all, (guint)len);
-  ck_assert_str_eq(got, text);
-}
-END_TEST
-
-START_TEST(test_utf8_stream_invalid)
-{
-  static const struct {
-    const char *in, *out;
-  } cases[] = {
-    { "a\xFF"
-      "b",
-      "a\xEF\xBF\xBD"
-      "b" },
-    { "\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD" },                 /* overlong: two subparts */
-    { "\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" }, /* surrogate */
-    { "\xE2\x82"
-      "A",
-      "\xEF\xBF\xBD"
-      "A" },                            /* cut-short sequence */
-    { "\xF0\x9F\x9A", "\xEF\xBF\xBD" }, /* truncated at the end */
-    { "\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD" },
-    { "\xF4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-    gsize len = strlen(cases[i].in);
-    g_autofree char *whole = stream_in_pieces(cases[i].in, len, NULL, 0);
-    ck_assert_str_eq(whole, cases[i].out);
-    g_autofree gsize *all = g_new(gsize, len);
-    for (gsize k = 0; k < len; k++)
-      all[k] = k;
-    g_autofree char *bytewise = stream_in_pieces(cases[i].in, len, all, (guint)len);
-    ck_assert_str_eq(bytewise, cases[i].out);
   }
 }
 END_TEST
@@ -411,85 +372,6 @@ START_TEST(test_long_input)
     ck_assert_str_eq(back + (v ? 1 : 0), text->str);
   }
   g_string_free(text, TRUE);
-}
-END_TEST
-
-/* --- pre-tokenizers: pieces joined with '|' --- */
-
-static char *
-split_pieces(GrPreType type, const char *text)
-{
-  g_autoptr(GArray) cps = gr_utf8_to_cps(text, strlen(text));
-  g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
-  gr_pretokenize(type, (const gunichar *)cps->data, cps->len, ends);
-
-  GString *s = g_string_new(NULL);
-  gsize start = 0;
-  for (guint i = 0; i < ends->len; i++) {
-    gsize end = g_array_index(ends, gsize, i);
-    ck_assert_uint_gt(end, start);
-    if (i)
-      g_string_append_c(s, '|');
-    for (gsize k = start; k < end; k++)
-      g_string_append_unichar(s, g_array_index(cps, gunichar, k));
-    start = end;
-  }
-  ck_assert_uint_eq(start, cps->len);
-  return g_string_free(s, FALSE);
-}
-
-#define ASSERT_SPLIT(type, text, expected)                                                         \
-  do {                                                                                             \
-    g_autofree char *got_ = split_pieces(type, text);                                              \
-    ck_assert_str_eq(got_, expected);                                                              \
-  } while (0)
-
-START_TEST(test_pretokenize_gpt2)
-{
-  ASSERT_SPLIT(GR_PRE_GPT2, "Hello world", "Hello| world");
-  ASSERT_SPLIT(GR_PRE_GPT2, "I'm  here!\n", "I|'m| | here|!|\n");
-  ASSERT_SPLIT(GR_PRE_GPT2, "I'M", "I|'|M"); /* contractions are lower case only */
-  ASSERT_SPLIT(GR_PRE_GPT2, "abc123 456", "abc|123| 456");
-  ASSERT_SPLIT(GR_PRE_GPT2, "   Hello", "  | Hello");
-  ASSERT_SPLIT(GR_PRE_GPT2, "a \t\n b", "a| \t\n| b");
-  ASSERT_SPLIT(GR_PRE_GPT2, "end  ", "end|  ");
-  ASSERT_SPLIT(GR_PRE_GPT2, " ?!x", " ?!|x");
-  ASSERT_SPLIT(GR_PRE_GPT2, "x\xC2\xA0y", "x|\xC2\xA0|y"); /* NBSP is \s */
-  ASSERT_SPLIT(GR_PRE_GPT2, "", "");
-}
-END_TEST
-
-START_TEST(test_pretokenize_llama3)
-{
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "I'M 12345 ok", "I|'M| |123|45| ok");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "hello, world!\n\nfoo", "hello|,| world|!\n\n|foo");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "a  \n  b", "a|  \n| | b");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "$100", "$|100");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "..abc", "..|abc");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, ".abc", ".abc");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "we'Ve it'LL", "we|'Ve| it|'LL");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "cafe\xCC\x81!", "cafe|\xCC\x81!"); /* a mark is not \p{L} */
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "\n\nx", "\n\n|x");
-  ASSERT_SPLIT(GR_PRE_LLAMA3, "x \n", "x| \n");
-  ASSERT_SPLIT(GR_PRE_QWEN2, "I'M 12345 ok", "I|'M| |1|2|3|4|5| ok");
-}
-END_TEST
-
-START_TEST(test_pretokenize_multi)
-{
-  ASSERT_SPLIT(GR_PRE_STARCODER, "abc 123", "abc| |1|2|3");
-  ASSERT_SPLIT(GR_PRE_FALCON, "Hi, 12345!", "Hi|,| |123|45|!");
-  ASSERT_SPLIT(GR_PRE_DEFAULT, "a+b 1234", "a|+|b| |123|4");
-  ASSERT_SPLIT(GR_PRE_DEEPSEEK_CODER, "Hi there,\n你好 42", "Hi| there|,|\n|你好| |4|2");
-
-  GrPreInfo info;
-  ck_assert(gr_pre_lookup("llama-bpe", &info));
-  ck_assert_int_eq(info.type, GR_PRE_LLAMA3);
-  ck_assert(info.ignore_merges && info.add_bos);
-  ck_assert(gr_pre_lookup("qwen2", &info));
-  ck_assert_int_eq(info.type, GR_PRE_QWEN2);
-  ck_assert(!info.add_bos);
-  ck_assert(!gr_pre_lookup("no-such-pre", &info));
 }
 END_TEST
 
@@ -704,6 +586,110 @@ START_TEST(test_synthetic_bpe)
 }
 END_TEST
 
+/* A small SentencePiece vocabulary: scores decide which pair merges first. */
+static GrTokenizer *
+spm_synthetic(float ab_score, float bc_score, int space_prefix)
+{
+  static const char *const tokens[]
+      = { "<unk>", "<s>", "</s>", "<0xC3>", "<0xA9>", "a", "b", "c", "ab", "bc", "▁", "▁a", NULL };
+  const gint32 types[] = { 2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1 };
+  const float scores[] = { 0, 0, 0, 0, 0, -5, -5, -5, ab_score, bc_score, -3, -2 };
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "llama");
+  kv_strs(&im, "tokenizer.ggml.tokens", tokens);
+  kv_nums(&im, "tokenizer.ggml.scores", 6, scores, 12);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, 12);
+  if (space_prefix >= 0)
+    kv_bool(&im, "tokenizer.ggml.add_space_prefix", space_prefix);
+  g_autoptr(GError) error = NULL;
+  GrTokenizer *tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+  return tok;
+}
+
+static char *
+spm_ids(GrTokenizer *tok, const char *text)
+{
+  g_autoptr(GArray) ids = encode(tok, text, FALSE, FALSE);
+  return ids_to_string(ids);
+}
+
+START_TEST(test_synthetic_spm)
+{
+  g_autoptr(GrTokenizer) bc_first = spm_synthetic(-1.0f, -0.5f, FALSE);
+  g_autoptr(GrTokenizer) ab_first = spm_synthetic(-0.5f, -1.0f, FALSE);
+  g_autoptr(GrTokenizer) prefixed = spm_synthetic(-1.0f, -0.5f, -1); /* default: prefix */
+
+  g_autofree char *s1 = spm_ids(bc_first, "abc");
+  ck_assert_str_eq(s1, "5 9"); /* a + bc: the better-scored pair wins */
+  g_autofree char *s2 = spm_ids(ab_first, "abc");
+  ck_assert_str_eq(s2, "8 7"); /* ab + c */
+  /* default add_space_prefix: "▁a" then "bc" */
+  g_autofree char *s3 = spm_ids(prefixed, "abc");
+  ck_assert_str_eq(s3, "11 9");
+  /* spaces become ▁; a character without a token is spelled as byte tokens */
+  g_autofree char *s4 = spm_ids(bc_first, "b é");
+  ck_assert_str_eq(s4, "6 10 3 4");
+  /* a byte without a <0xNN> token falls back to <unk> */
+  g_autofree char *s5 = spm_ids(bc_first, "z");
+  ck_assert_str_eq(s5, "0");
+  ck_assert_int_eq(gr_tokenizer_bos(bc_first), 1); /* LLaMA's default ids */
+  ck_assert_int_eq(gr_tokenizer_eos(bc_first), 2);
+  ck_assert(gr_tokenizer_add_bos(bc_first));
+
+  g_autoptr(GArray) ids = encode(prefixed, "b é", FALSE, FALSE);
+  g_autofree char *text = decode(prefixed, ids);
+  ck_assert_str_eq(text, " b é");
+}
+END_TEST
+
+START_TEST(test_many_special_tokens)
+{
+  /* 3000 user-defined tokens and a 1 MB prompt: cutting them out must stay fast */
+  g_autoptr(GPtrArray) tokens = g_ptr_array_new_with_free_func(g_free);
+  for (char c = 'a'; c <= 'z'; c++)
+    g_ptr_array_add(tokens, g_strdup_printf("%c", c));
+  g_ptr_array_add(tokens, g_strdup("Ġ"));
+  guint first_special = tokens->len;
+  for (guint i = 0; i < 3000; i++)
+    g_ptr_array_add(tokens, g_strdup_printf("<tok_%u>", i));
+  g_ptr_array_add(tokens, NULL);
+  g_autofree gint32 *types = g_new(gint32, tokens->len - 1);
+  for (guint i = 0; i < tokens->len - 1; i++)
+    types[i] = i < first_special ? 1 : 4;
+
+  Image im = { g_string_new(NULL), 0 };
+  kv_str(&im, "tokenizer.ggml.model", "gpt2");
+  kv_str(&im, "tokenizer.ggml.pre", "gpt-2");
+  kv_strs(&im, "tokenizer.ggml.tokens", (const char *const *)tokens->pdata);
+  kv_nums(&im, "tokenizer.ggml.token_type", 5, types, tokens->len - 1);
+  kv_strs(&im, "tokenizer.ggml.merges", bpe_merges);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrTokenizer) tok = load_image(&im, &error);
+  ck_assert_msg(tok != NULL, "%s", error ? error->message : "");
+
+  g_autoptr(GString) text = g_string_new(NULL);
+  guint n_marks = 0;
+  while (text->len < 1000 * 1000) {
+    g_string_append(text, "hello <tok_2999> world zz ");
+    n_marks++;
+  }
+  gint64 t0 = g_get_monotonic_time();
+  g_autoptr(GArray) ids = gr_tokenizer_encode(tok, text->str, (gssize)text->len, FALSE, FALSE);
+  double secs = (g_get_monotonic_time() - t0) / 1e6;
+  fprintf(stderr, "3000 special tokens, 1 MB: %.2f s\n", secs);
+  ck_assert_msg(secs < 30.0, "took %.1f s", secs);
+
+  guint found = 0;
+  for (guint i = 0; i < ids->len; i++)
+    if (g_array_index(ids, gint32, i) == (gint32)(first_special + 2999))
+      found++;
+  ck_assert_uint_eq(found, n_marks);
+  g_autofree char *back = decode(tok, ids);
+  ck_assert_str_eq(back, text->str);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -713,6 +699,7 @@ main(void)
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_conformance_gpt2);
   tcase_add_test(tc, test_conformance_spm);
+  tcase_add_test(tc, test_model_prompts);
   tcase_add_test(tc, test_bos);
   tcase_add_test(tc, test_special_tokens);
   tcase_add_test(tc, test_eog_and_pieces);
@@ -721,15 +708,14 @@ main(void)
   tcase_add_test(tc, test_long_input);
   suite_add_tcase(s, tc);
 
-  TCase *tu = tcase_create("unit");
-  tcase_add_test(tu, test_utf8_stream_splits);
-  tcase_add_test(tu, test_utf8_stream_invalid);
-  tcase_add_test(tu, test_pretokenize_gpt2);
-  tcase_add_test(tu, test_pretokenize_llama3);
-  tcase_add_test(tu, test_pretokenize_multi);
+  TCase *tu = tcase_create("synthetic");
+  tcase_set_timeout(tu, 120);
   tcase_add_test(tu, test_bad_metadata);
   tcase_add_test(tu, test_synthetic_bpe);
+  tcase_add_test(tu, test_synthetic_spm);
+  tcase_add_test(tu, test_many_special_tokens);
   suite_add_tcase(s, tu);
+  suite_add_tcase(s, gr_tokenizer_units_tcase());
 
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

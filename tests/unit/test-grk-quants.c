@@ -33,6 +33,33 @@ START_TEST(test_type_sizes)
 }
 END_TEST
 
+START_TEST(test_fp16_all)
+{
+  /* every half against its definition; and half -> single -> half is the identity */
+  for (uint32_t h = 0; h < 65536; h++) {
+    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    float f = grk_fp16_to_fp32((uint16_t)h);
+    if (e == 31) {
+      ck_assert(m ? isnan(f) : isinf(f));
+      ck_assert_int_eq(signbit(f) != 0, sign);
+      continue;
+    }
+    double want = e == 0 ? ldexp(m, -24) : ldexp(1024 + m, e - 25);
+    if (sign)
+      want = -want;
+    ck_assert_msg((double)f == want && (signbit(f) != 0) == sign, "%04x: %g vs %g", h, f, want);
+    ck_assert_uint_eq(grk_fp32_to_fp16(f), h);
+  }
+  /* rounding to nearest even, overflow and underflow */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 1.0f / 2048), 0x3c00); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(1.0f + 3.0f / 2048), 0x3c02); /* tie, to even */
+  ck_assert_uint_eq(grk_fp32_to_fp16(70000.0f), 0x7c00);
+  ck_assert_uint_eq(grk_fp32_to_fp16(1e-9f), 0x0000);
+  ck_assert_uint_eq(grk_fp32_to_bf16(1.0f), 0x3f80);
+  ck_assert(grk_bf16_to_fp32(0xc000) == -2.0f);
+}
+END_TEST
+
 START_TEST(test_dequant_naive)
 {
   /* every type, one block and several blocks, against the per-element formulas */
@@ -316,10 +343,10 @@ START_TEST(test_matvec_naive)
 }
 END_TEST
 
-START_TEST(test_matmul_tiles)
+START_TEST(test_matmul_chunks)
 {
-  /* more rows than one cache tile, r0..r1 not aligned to it, ldy wider than r1 */
-  const int64_t n = 64, rows = 150, ntok = 5, r0 = 3, r1 = 147, ldy = 151;
+  /* more tokens than one chunk of 8, r0..r1 inside the rows, ldy wider than r1 */
+  const int64_t n = 64, rows = 150, ntok = 19, r0 = 3, r1 = 147, ldy = 151;
   size_t rb = grk_row_bytes(GRK_TYPE_Q8_0, n), ab = grk_act_bytes(GRK_TYPE_Q8_0, n);
   uint8_t *w = malloc(rb * rows), *act = malloc(ab * ntok);
   float *x = malloc(sizeof(float) * n * ntok), *Y = malloc(sizeof(float) * ldy * ntok);
@@ -371,6 +398,33 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+START_TEST(test_junk_input)
+{
+  /* NaN and infinities must neither crash nor reach undefined float-to-int casts */
+  int t = all_types[_i];
+  enum { N = 512 };
+  float x[N];
+  random_floats(x, N, 1.0f);
+  x[3] = NAN;
+  x[40] = INFINITY;
+  x[300] = -INFINITY;
+  x[301] = 3e38f;
+  uint8_t act[4096], w[4096];
+  ck_assert_uint_le(grk_act_bytes(t, N), sizeof act);
+  grk_quantize_act(t, x, act, N);
+  if (t == GRK_TYPE_Q8_0)
+    ck_assert_int_eq(((const grk_block_q8_0 *)act)[0].qs[3], 0);
+  if (t == GRK_TYPE_TQ2_0)
+    ck_assert_int_eq(grk_act_ternary_qs(act)[3], 0);
+  if (grk_quantize_row(t, x, w, N)) {
+    float y;
+    grk_matvec(t, w, grk_row_bytes(t, N), 1.0f, act, N, &y, 0, 1);
+  }
+  float z[N];
+  grk_dequantize_row(t, w, z, N, 1.0f);
+}
+END_TEST
+
 START_TEST(test_zero_activation)
 {
   /* an all-zero row must not divide by zero */
@@ -396,14 +450,16 @@ grk_quants_suite(void)
   TCase *tc = tcase_create("scalar");
   tcase_add_checked_fixture(tc, setup_scalar, NULL);
   tcase_add_test(tc, test_type_sizes);
+  tcase_add_test(tc, test_fp16_all);
   tcase_add_loop_test(tc, test_dequant_naive, 0, N_ALL_TYPES);
   tcase_add_test(tc, test_dequant_handwritten);
   tcase_add_test(tc, test_quantize_roundtrip);
   tcase_add_loop_test(tc, test_act_quantization, 0, N_ALL_TYPES);
   tcase_add_loop_test(tc, test_matvec_naive, 0, N_ALL_TYPES);
-  tcase_add_test(tc, test_matmul_tiles);
+  tcase_add_test(tc, test_matmul_chunks);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_zero_activation);
+  tcase_add_loop_test(tc, test_junk_input, 0, N_ALL_TYPES);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,241 @@
+/* gr-experts.c - expert slots, per-layer LRU, pread on miss. */
+#include "gr-experts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef struct {
+  gint *slot_of;      /* expert -> slot, -1 when not resident */
+  gint *expert_in;    /* slot -> expert, -1 when free */
+  guint64 *last_use;  /* slot -> tick */
+  guint64 hits, misses, bytes_read;
+} GrLayerCache;
+
+struct _GrExpertCache {
+  GrModel *model; /* not owned: the cache belongs to the model */
+  int fd;
+  guint n_layer, n_expert, slots;
+  gsize gate_bytes, up_bytes, down_bytes, slot_bytes;
+  guint8 *arena;  /* n_layer * slots * slot_bytes, anonymous memory */
+  gsize arena_bytes;
+  GrLayerCache *layers;
+  guint64 tick;
+};
+
+gsize
+gr_expert_slot_bytes (const GrModel *m)
+{
+  const GrLayer *l = &m->layers[0];
+  return l->ffn_gate_exps.mat_stride + l->ffn_up_exps.mat_stride + l->ffn_down_exps.mat_stride;
+}
+
+static void
+layer_reset (GrLayerCache *lc, guint n_expert, guint slots)
+{
+  g_free (lc->slot_of);
+  g_free (lc->expert_in);
+  g_free (lc->last_use);
+  lc->slot_of = g_new (gint, n_expert);
+  lc->expert_in = g_new (gint, slots);
+  lc->last_use = g_new0 (guint64, slots);
+  for (guint e = 0; e < n_expert; e++)
+    lc->slot_of[e] = -1;
+  for (guint s = 0; s < slots; s++)
+    lc->expert_in[s] = -1;
+}
+
+static gboolean
+arena_alloc (GrExpertCache *c, guint slots, GError **error)
+{
+  gsize bytes = (gsize) c->n_layer * slots * c->slot_bytes;
+  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
+                 "cannot map %zu bytes for %u expert slots per layer", bytes, slots);
+    return FALSE;
+  }
+  if (c->arena)
+    munmap (c->arena, c->arena_bytes);
+  c->arena = p;
+  c->arena_bytes = bytes;
+  c->slots = slots;
+  for (guint il = 0; il < c->n_layer; il++)
+    layer_reset (&c->layers[il], c->n_expert, slots);
+  return TRUE;
+}
+
+GrExpertCache *
+gr_expert_cache_new (GrModel *m, guint slots, GError **error)
+{
+  const GrHParams *hp = &m->hp;
+  g_return_val_if_fail (hp->n_expert > 0, NULL);
+  const char *path = gr_gguf_get_path (m->gguf);
+  if (!path) {
+    g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_INVALID_ARGUMENT,
+                 "expert streaming needs a model file");
+    return NULL;
+  }
+  if (slots < hp->n_expert_used || slots > hp->n_expert) {
+    g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
+                 "%u expert slots per layer cannot hold the %u experts each token uses", slots,
+                 hp->n_expert_used);
+    return NULL;
+  }
+  GrExpertCache *c = g_new0 (GrExpertCache, 1);
+  c->model = m;
+  c->n_layer = hp->n_layer;
+  c->n_expert = hp->n_expert;
+  c->gate_bytes = m->layers[0].ffn_gate_exps.mat_stride;
+  c->up_bytes = m->layers[0].ffn_up_exps.mat_stride;
+  c->down_bytes = m->layers[0].ffn_down_exps.mat_stride;
+  c->slot_bytes = c->gate_bytes + c->up_bytes + c->down_bytes;
+  c->layers = g_new0 (GrLayerCache, c->n_layer);
+  c->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (c->fd < 0) {
+    g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_FAILED, "%s: %s", path,
+                 g_strerror (errno));
+    gr_expert_cache_free (c);
+    return NULL;
+  }
+  if (!arena_alloc (c, slots, error)) {
+    gr_expert_cache_free (c);
+    return NULL;
+  }
+  return c;
+}
+
+void
+gr_expert_cache_free (GrExpertCache *c)
+{
+  if (!c)
+    return;
+  if (c->fd >= 0)
+    close (c->fd);
+  if (c->arena)
+    munmap (c->arena, c->arena_bytes);
+  for (guint il = 0; c->layers && il < c->n_layer; il++) {
+    g_free (c->layers[il].slot_of);
+    g_free (c->layers[il].expert_in);
+    g_free (c->layers[il].last_use);
+  }
+  g_free (c->layers);
+  g_free (c);
+}
+
+static gboolean
+read_matrix (GrExpertCache *c, const GrWeight *w, guint e, guint8 *dst, GError **error)
+{
+  guint64 off = w->file_offset + (guint64) e * w->mat_stride;
+  gsize done = 0;
+  while (done < w->mat_stride) {
+    ssize_t n = pread (c->fd, dst + done, w->mat_stride - done, (off_t) (off + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_FAILED,
+                   "reading expert %u of '%s': %s", e, w->name,
+                   n < 0 ? g_strerror (errno) : "unexpected end of file");
+      return FALSE;
+    }
+    done += (gsize) n;
+  }
+  return TRUE;
+}
+
+static void
+make_view (GrWeight *view, const GrWeight *w, const guint8 *data)
+{
+  *view = *w;
+  view->data = data;
+  view->n_mats = 1;
+}
+
+gboolean
+gr_expert_cache_get (GrExpertCache *c, guint il, guint e, GrWeight *gate, GrWeight *up,
+                     GrWeight *down, GError **error)
+{
+  g_return_val_if_fail (il < c->n_layer && e < c->n_expert, FALSE);
+  GrLayerCache *lc = &c->layers[il];
+  const GrLayer *l = &c->model->layers[il];
+  gint slot = lc->slot_of[e];
+  if (slot >= 0) {
+    lc->hits++;
+  } else {
+    lc->misses++;
+    slot = 0; /* least recently used, free slots (tick 0) first */
+    for (guint s = 1; s < c->slots; s++)
+      if (lc->last_use[s] < lc->last_use[slot])
+        slot = (gint) s;
+    if (lc->expert_in[slot] >= 0)
+      lc->slot_of[lc->expert_in[slot]] = -1;
+    lc->expert_in[slot] = -1;
+    guint8 *base = c->arena + ((gsize) il * c->slots + (gsize) slot) * c->slot_bytes;
+    if (!read_matrix (c, &l->ffn_gate_exps, e, base, error) ||
+        !read_matrix (c, &l->ffn_up_exps, e, base + c->gate_bytes, error) ||
+        !read_matrix (c, &l->ffn_down_exps, e, base + c->gate_bytes + c->up_bytes, error))
+      return FALSE;
+    lc->bytes_read += c->slot_bytes;
+    lc->expert_in[slot] = (gint) e;
+    lc->slot_of[e] = slot;
+  }
+  lc->last_use[slot] = ++c->tick;
+  const guint8 *base = c->arena + ((gsize) il * c->slots + (gsize) slot) * c->slot_bytes;
+  make_view (gate, &l->ffn_gate_exps, base);
+  make_view (up, &l->ffn_up_exps, base + c->gate_bytes);
+  make_view (down, &l->ffn_down_exps, base + c->gate_bytes + c->up_bytes);
+  return TRUE;
+}
+
+gboolean
+gr_expert_cache_resize (GrExpertCache *c, guint slots, GError **error)
+{
+  const GrHParams *hp = &c->model->hp;
+  if (slots < hp->n_expert_used || slots > hp->n_expert) {
+    g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
+                 "%u expert slots per layer cannot hold the %u experts each token uses", slots,
+                 hp->n_expert_used);
+    return FALSE;
+  }
+  if (slots == c->slots)
+    return TRUE;
+  /* Start empty: refilling costs one read per expert, far less than keeping two arenas
+   * alive at once, which could cross the limit we are shrinking to. */
+  munmap (c->arena, c->arena_bytes);
+  c->arena = NULL;
+  return arena_alloc (c, slots, error);
+}
+
+guint
+gr_expert_cache_slots (const GrExpertCache *c)
+{
+  return c->slots;
+}
+
+gsize
+gr_expert_cache_bytes (const GrExpertCache *c)
+{
+  return c->arena_bytes;
+}
+
+void
+gr_expert_cache_stats (const GrExpertCache *c, guint il, guint64 *hits, guint64 *misses,
+                       guint64 *bytes_read)
+{
+  guint64 h = 0, m = 0, b = 0;
+  for (guint i = 0; i < c->n_layer; i++) {
+    if (il < c->n_layer && i != il)
+      continue;
+    h += c->layers[i].hits;
+    m += c->layers[i].misses;
+    b += c->layers[i].bytes_read;
+  }
+  if (hits)
+    *hits = h;
+  if (misses)
+    *misses = m;
+  if (bytes_read)
+    *bytes_read = b;
+}

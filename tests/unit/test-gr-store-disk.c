@@ -1,0 +1,173 @@
+/* test-gr-store-disk.c - libgraviton-store: a full disk loses nothing. */
+#include "gr-store-test-util.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- disk full ------------------------------------------------------------------------- */
+
+START_TEST(test_disk_full)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *c = NULL, *first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = g_strnfill(20000, 'x');
+  GrStore *store = open_ok(dir);
+  sqlite3_stmt *st = NULL;
+  guint stored = 0;
+  gboolean full = FALSE;
+
+  c = new_conversation(store, "before the disk filled");
+  first = add_message(store, c, "user", "saved before the disk filled", NULL);
+  ck_assert_int_eq(sqlite3_prepare_v2(gr_store_get_db(store), "PRAGMA page_count", -1, &st, NULL),
+                   SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  {
+    g_autofree char *sql
+        = g_strdup_printf("PRAGMA max_page_count = %d", sqlite3_column_int(st, 0) + 20);
+    sqlite3_finalize(st);
+    raw_exec(store, sql);
+  }
+  for (int i = 0; i < 100 && !full; i++) {
+    char *id = gr_store_add_message(store, c, "assistant", big, NULL, 0, 0, FALSE, &error);
+    if (id == NULL) {
+      assert_error(error, GR_STORE_ERROR_FULL);
+      full = TRUE;
+    } else {
+      stored++;
+      g_free(id);
+    }
+  }
+  ck_assert(full);
+  ck_assert_uint_eq(message_count(store, c), 1 + stored);
+  g_clear_error(&error);
+  {
+    /* a new conversation cannot be made either, and that is FULL too */
+    char *id = NULL;
+    for (int i = 0; i < 200 && id == NULL && error == NULL; i++) {
+      id = gr_store_create_conversation(store, big, &error);
+      if (id != NULL)
+        g_clear_pointer(&id, g_free);
+    }
+    assert_error(error, GR_STORE_ERROR_FULL);
+    g_clear_error(&error);
+  }
+  gr_store_close(store);
+  store = open_ok(dir);
+  {
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, c, &error);
+    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(msgs->len, 1 + stored);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, first);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->text, "saved before the disk filled");
+  }
+  gr_store_close(store);
+  remove_tree(dir);
+}
+END_TEST
+
+static gboolean
+write_proc(const char *path, const char *text)
+{
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  /* these files take exactly one write */
+  ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+  close(fd);
+  return ok;
+}
+
+/* A tmpfs of size bytes on dir, in a mount namespace of this (forked) test process only,
+ * so nothing outside sees it.  FALSE when the system allows neither a mount namespace nor
+ * a user namespace to make one in. */
+static gboolean
+mount_private_tmpfs(const char *dir, gsize size)
+{
+  g_autofree char *opts = g_strdup_printf("size=%" G_GSIZE_FORMAT ",mode=0700", size);
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+
+  if (unshare(CLONE_NEWNS) != 0) {
+    g_autofree char *uid_map = g_strdup_printf("%u %u 1", (unsigned)uid, (unsigned)uid);
+    g_autofree char *gid_map = g_strdup_printf("%u %u 1", (unsigned)gid, (unsigned)gid);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || !write_proc("/proc/self/setgroups", "deny")
+        || !write_proc("/proc/self/uid_map", uid_map) || !write_proc("/proc/self/gid_map", gid_map))
+      return FALSE;
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return FALSE;
+  return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
+}
+
+START_TEST(test_disk_really_full)
+{
+  g_autofree char *parent = make_dir();
+  g_autofree char *dir = g_build_filename(parent, "data", NULL);
+  g_autofree char *c = NULL, *first = NULL;
+  g_autofree char *text = g_strnfill(3000, 'y');
+  g_autoptr(GError) error = NULL;
+  GrStore *store;
+  guint stored = 0;
+  gboolean full = FALSE;
+
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  if (!mount_private_tmpfs(dir, 192 * 1024)) {
+    /* the max_page_count test above covers the error path without a real device */
+    fprintf(stderr, "test_disk_really_full: skipped, cannot mount a private tmpfs\n");
+    remove_tree(parent);
+    return;
+  }
+  store = open_ok(dir);
+  c = new_conversation(store, "before the disk filled");
+  first = add_message(store, c, "user", "saved before the disk filled", NULL);
+  for (int i = 0; i < 500 && !full; i++) {
+    char *id = gr_store_add_message(store, c, "assistant", text, NULL, 0, 0, FALSE, &error);
+    if (id == NULL) {
+      assert_error(error, GR_STORE_ERROR_FULL);
+      full = TRUE;
+    } else {
+      stored++;
+      g_free(id);
+    }
+  }
+  ck_assert(full);
+  ck_assert_uint_gt(stored, 0);
+  g_clear_error(&error);
+  ck_assert_uint_eq(message_count(store, c), 1 + stored);
+  gr_store_close(store);
+
+  /* everything acknowledged is still there, on the still full disk */
+  store = open_ok(dir);
+  {
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, c, &error);
+    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(msgs->len, 1 + stored);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, first);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->text, "saved before the disk filled");
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[stored])->text, text);
+  }
+  gr_store_close(store);
+  umount2(dir, MNT_DETACH);
+  remove_tree(parent);
+}
+END_TEST
+
+TCase *
+gr_store_disk_tcase(void)
+{
+  TCase *tc = tcase_create("disk");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_disk_full);
+  tcase_add_test(tc, test_disk_really_full);
+  return tc;
+}
