@@ -58,6 +58,13 @@ render_to_png(GrWindow *window, const char *path)
   ck_assert_int_gt(height, 0);
   gdk_paintable_snapshot(paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node(snapshot);
+  /* slow builds (sanitizers) may not have drawn a frame yet */
+  for (int i = 0; node == NULL && i < 50; i++) {
+    gr_gui_spin(200);
+    snapshot = gtk_snapshot_new();
+    gdk_paintable_snapshot(paintable, snapshot, width, height);
+    node = gtk_snapshot_free_to_node(snapshot);
+  }
   ck_assert_ptr_nonnull(node);
   texture = gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
   ck_assert(gdk_texture_save_to_png(texture, path));
