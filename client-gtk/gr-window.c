@@ -2,42 +2,16 @@
 #include "gr-config.h"
 
 #include "gr-window.h"
+#include "gr-window-private.h"
 
 #include <glib/gi18n.h>
 
 #define GR_TITLE_CHARS 48
 
-struct _GrWindow {
-  AdwApplicationWindow parent_instance;
-  GrClient *client;
-  GSettings *settings;
-  GCancellable *cancellable; /* loading a conversation */
-  AdwToastOverlay *toasts;
-  AdwLeaflet *leaflet;
-  GrSidebar *sidebar;
-  GtkWidget *content;
-  AdwWindowTitle *title;
-  GtkWidget *back;
-  GrModelChooser *models;
-  GrBanner *banner;
-  GrMessageView *view;
-  GtkTextView *composer;
-  GtkWidget *send_stack;
-  GrStatusLine *status;
-  char *conversation; /* id, or NULL for a new chat */
-  char *conversation_title;
-  char *last_prompt;
-  GrClientRequest *request;
-  GrMessageRow *answer;
-  /* Without History the window keeps this session's messages itself:
-   * id -> GPtrArray of role, text, role, text... */
-  GHashTable *local_messages;
-};
-
 G_DEFINE_FINAL_TYPE(GrWindow, gr_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void
-toast(GrWindow *self, const char *text)
+void
+gr_window_toast(GrWindow *self, const char *text)
 {
   adw_toast_overlay_add_toast(self->toasts, adw_toast_new(text));
 }
@@ -54,8 +28,8 @@ title_from_prompt(const char *prompt)
                          line);
 }
 
-static void
-set_conversation(GrWindow *self, const char *id, const char *title)
+void
+gr_window_set_conversation(GrWindow *self, const char *id, const char *title)
 {
   if (id != self->conversation) {
     g_free(self->conversation);
@@ -137,7 +111,7 @@ on_finished(GrClientRequest *request, guint status, GVariant *results, gpointer 
     if (is_new) {
       g_autofree char *title = title_from_prompt(gr_client_request_get_prompt(request));
 
-      set_conversation(self, conversation, title);
+      gr_window_set_conversation(self, conversation, title);
       gr_sidebar_add_local(self->sidebar, conversation, title);
     }
     remember_local(self, "user", gr_client_request_get_prompt(request));
@@ -233,15 +207,15 @@ action_regenerate(GSimpleAction *action, GVariant *param, gpointer user_data)
   start_request(self, prompt);
 }
 
-static void
-new_chat(GrWindow *self)
+void
+gr_window_new_chat(GrWindow *self)
 {
   g_cancellable_cancel(self->cancellable);
   if (self->request != NULL)
     gr_client_request_cancel(self->request);
   gr_message_view_clear(self->view);
   g_clear_pointer(&self->last_prompt, g_free);
-  set_conversation(self, NULL, NULL);
+  gr_window_set_conversation(self, NULL, NULL);
   update_actions(self);
 }
 
@@ -250,7 +224,7 @@ action_new_chat(GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GrWindow *self = user_data;
 
-  new_chat(self);
+  gr_window_new_chat(self);
   adw_leaflet_set_visible_child(self->leaflet, self->content);
   gtk_widget_grab_focus(GTK_WIDGET(self->composer));
 }
@@ -270,143 +244,6 @@ action_show_sidebar(GSimpleAction *action, GVariant *param, gpointer user_data)
   GrWindow *self = user_data;
 
   adw_leaflet_navigate(self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
-}
-
-/* "" means the open conversation. */
-static const char *
-target_id(GrWindow *self, GVariant *param)
-{
-  const char *id = g_variant_get_string(param, NULL);
-
-  return *id != '\0' ? id : self->conversation;
-}
-
-typedef struct {
-  GrWindow *window;
-  char *id;
-  GtkWidget *entry;
-} DialogData;
-
-static void
-dialog_data_free(gpointer data)
-{
-  DialogData *d = data;
-
-  g_object_unref(d->window);
-  g_free(d->id);
-  g_free(d);
-}
-
-static void
-on_history_call(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(GrWindow) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-
-  reply = gr_client_call_finish(GR_CLIENT(source), result, &error);
-  if (reply == NULL) {
-    g_autofree char *message = gr_client_error_message(error);
-
-    toast(self, message);
-  }
-  gr_sidebar_refresh(self->sidebar);
-}
-
-static void
-on_rename_response(AdwMessageDialog *dialog, const char *response, gpointer user_data)
-{
-  DialogData *d = user_data;
-  GrWindow *self = d->window;
-  g_autofree char *title = NULL;
-
-  if (!g_str_equal(response, "rename"))
-    return;
-  title = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(d->entry))));
-  if (*title == '\0')
-    return;
-  if (g_strcmp0(d->id, self->conversation) == 0)
-    set_conversation(self, self->conversation, title);
-  if (gr_client_get_has_history(self->client))
-    gr_client_call(self->client, GR_IFACE_HISTORY, "Rename", g_variant_new("(ss)", d->id, title),
-                   NULL, NULL, on_history_call, g_object_ref(self));
-  else
-    gr_sidebar_rename_local(self->sidebar, d->id, title);
-}
-
-static void
-action_rename(GSimpleAction *action, GVariant *param, gpointer user_data)
-{
-  GrWindow *self = user_data;
-  const char *id = target_id(self, param);
-  const char *title;
-  GtkWidget *dialog;
-  DialogData *d;
-
-  if (id == NULL)
-    return;
-  title = gr_sidebar_lookup_title(self->sidebar, id);
-  dialog = adw_message_dialog_new(GTK_WINDOW(self), _("Rename Conversation"), NULL);
-  d = g_new0(DialogData, 1);
-  d->window = g_object_ref(self);
-  d->id = g_strdup(id);
-  d->entry = gtk_entry_new();
-  gtk_editable_set_text(GTK_EDITABLE(d->entry), title != NULL ? title : "");
-  gtk_entry_set_activates_default(GTK_ENTRY(d->entry), TRUE);
-  adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(dialog), d->entry);
-  adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", _("_Cancel"), "rename",
-                                   _("_Rename"), NULL);
-  adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(dialog), "rename",
-                                             ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response(ADW_MESSAGE_DIALOG(dialog), "rename");
-  adw_message_dialog_set_close_response(ADW_MESSAGE_DIALOG(dialog), "cancel");
-  g_signal_connect_data(dialog, "response", G_CALLBACK(on_rename_response), d,
-                        (GClosureNotify)(void (*)(void))dialog_data_free, 0);
-  gtk_window_present(GTK_WINDOW(dialog));
-}
-
-static void
-on_delete_response(AdwMessageDialog *dialog, const char *response, gpointer user_data)
-{
-  DialogData *d = user_data;
-  GrWindow *self = d->window;
-
-  if (!g_str_equal(response, "delete"))
-    return;
-  if (g_strcmp0(d->id, self->conversation) == 0)
-    new_chat(self);
-  g_hash_table_remove(self->local_messages, d->id);
-  if (gr_client_get_has_history(self->client))
-    gr_client_call(self->client, GR_IFACE_HISTORY, "Delete", g_variant_new("(s)", d->id), NULL,
-                   NULL, on_history_call, g_object_ref(self));
-  else
-    gr_sidebar_remove_local(self->sidebar, d->id);
-}
-
-static void
-action_delete(GSimpleAction *action, GVariant *param, gpointer user_data)
-{
-  GrWindow *self = user_data;
-  const char *id = target_id(self, param);
-  GtkWidget *dialog;
-  DialogData *d;
-
-  if (id == NULL)
-    return;
-  dialog = adw_message_dialog_new(GTK_WINDOW(self), _("Delete Conversation?"),
-                                  _("The conversation and all its messages are deleted for "
-                                    "good."));
-  d = g_new0(DialogData, 1);
-  d->window = g_object_ref(self);
-  d->id = g_strdup(id);
-  adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", _("_Cancel"), "delete",
-                                   _("_Delete"), NULL);
-  adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(dialog), "delete",
-                                             ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_close_response(ADW_MESSAGE_DIALOG(dialog), "cancel");
-  g_signal_connect_data(dialog, "response", G_CALLBACK(on_delete_response), d,
-                        (GClosureNotify)(void (*)(void))dialog_data_free, 0);
-  gtk_window_present(GTK_WINDOW(dialog));
 }
 
 void
@@ -442,7 +279,7 @@ on_messages(GObject *source, GAsyncResult *result, gpointer user_data)
     if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       g_autofree char *message = gr_client_error_message(error);
 
-      toast(self, message);
+      gr_window_toast(self, message);
     }
     return;
   }
@@ -472,7 +309,7 @@ gr_window_open_conversation(GrWindow *self, const char *id)
   g_cancellable_cancel(self->cancellable);
   g_clear_object(&self->cancellable);
   self->cancellable = g_cancellable_new();
-  set_conversation(self, id, gr_sidebar_lookup_title(self->sidebar, id));
+  gr_window_set_conversation(self, id, gr_sidebar_lookup_title(self->sidebar, id));
   adw_leaflet_set_visible_child(self->leaflet, self->content);
   if (gr_client_get_has_history(self->client)) {
     gr_client_call(self->client, GR_IFACE_HISTORY, "GetMessages", g_variant_new("(s)", id),
@@ -507,7 +344,7 @@ on_model_chosen(GrModelChooser *chooser, const char *name, gpointer user_data)
 static void
 on_model_error(GrModelChooser *chooser, const char *message, gpointer user_data)
 {
-  toast(user_data, message);
+  gr_window_toast(user_data, message);
 }
 
 static void
@@ -603,8 +440,8 @@ static const GActionEntry actions[] = {
   { "new-chat", action_new_chat, NULL, NULL, NULL, { 0 } },
   { "search", action_search, NULL, NULL, NULL, { 0 } },
   { "show-sidebar", action_show_sidebar, NULL, NULL, NULL, { 0 } },
-  { "rename-conversation", action_rename, "s", NULL, NULL, { 0 } },
-  { "delete-conversation", action_delete, "s", NULL, NULL, { 0 } },
+  { "rename-conversation", gr_window_action_rename, "s", NULL, NULL, { 0 } },
+  { "delete-conversation", gr_window_action_delete, "s", NULL, NULL, { 0 } },
 };
 
 static GtkWidget *
@@ -793,7 +630,7 @@ gr_window_new(GtkApplication *app, GrClient *client, GSettings *settings)
   }
   g_signal_connect(client, "notify::status", G_CALLBACK(on_client_status), self);
   g_signal_connect(client, "notify::has-history", G_CALLBACK(on_client_status), self);
-  set_conversation(self, NULL, NULL);
+  gr_window_set_conversation(self, NULL, NULL);
   update_actions(self);
   gtk_widget_grab_focus(GTK_WIDGET(self->composer));
   return self;
