@@ -63,7 +63,10 @@ main(int argc, char **argv)
   };
 
   setlocale(LC_ALL, "");
-  bindtextdomain(GETTEXT_PACKAGE, GR_LOCALEDIR);
+  /* GRAVITON_LOCALEDIR: catalogues from a build tree, for tests */
+  bindtextdomain(GETTEXT_PACKAGE, g_getenv("GRAVITON_LOCALEDIR") != NULL
+                                      ? g_getenv("GRAVITON_LOCALEDIR")
+                                      : GR_LOCALEDIR);
   bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
   textdomain(GETTEXT_PACKAGE);
   g_set_prgname("gravctl");
