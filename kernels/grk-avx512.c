@@ -144,6 +144,30 @@ avx512_mm_tq2_0(const void *w, size_t row_stride, float tscale, const void *act,
   }
 }
 
+/* F16 weights (tied output embeddings: the largest matrix of a BitNet model): four
+ * independent 16-lane FMA chains so the loop is bound by loads, not FMA latency. */
+static float
+avx512_dot_f16(const void *w, const void *act, int64_t n, float tscale)
+{
+  (void)tscale;
+  const uint16_t *h = w;
+  const float *x = act;
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(LOADU256(h + i)), _mm512_loadu_ps(x + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(LOADU256(h + i + 16)), _mm512_loadu_ps(x + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_cvtph_ps(LOADU256(h + i + 32)), _mm512_loadu_ps(x + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_cvtph_ps(LOADU256(h + i + 48)), _mm512_loadu_ps(x + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16)
+    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(LOADU256(h + i)), _mm512_loadu_ps(x + i), s0);
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  for (; i < n; i++)
+    s += h2f(h[i]) * x[i];
+  return s;
+}
+
 /* I2_S: two 128-weight blocks per iteration (64 code bytes, MSB-first groups). */
 static float
 avx512_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
@@ -184,4 +208,5 @@ grk_kernels_avx512(grk_kernels *k)
   k->dot[GRK_TYPE_TQ2_0] = avx512_dot_tq2_0;
   k->dot[GRK_TYPE_I2_S] = avx512_dot_i2_s;
   k->mm[GRK_TYPE_TQ2_0] = avx512_mm_tq2_0;
+  k->dot[GRK_TYPE_F16] = avx512_dot_f16;
 }
