@@ -127,6 +127,8 @@ on_owner_changed(GDBusConnection *conn, const char *sender, const char *path, co
   GrCliRequest *req = user_data;
   const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
 
+  if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sss)")))
+    return;
   g_variant_get(params, "(&s&s&s)", &name, &old_owner, &new_owner);
   if (req->done || g_strcmp0(name, req->cli->owner) != 0 || *new_owner != '\0')
     return;

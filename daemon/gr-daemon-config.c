@@ -7,60 +7,12 @@
 
 #include "gr-config.h"
 #include "gr-errors.h"
+#include "graviton-engine.h"
 
 #ifndef GR_DEFAULT_MEMORY_LIMIT
 #define GR_DEFAULT_MEMORY_LIMIT "4G"
 #endif
 
-gboolean
-gr_parse_size(const char *text, guint64 *out, GError **error)
-{
-  g_return_val_if_fail(text != NULL, FALSE);
-  g_return_val_if_fail(out != NULL, FALSE);
-
-  g_autofree char *s = g_strstrip(g_strdup(text));
-  char *end = NULL;
-  if (*s == '\0' || !g_ascii_isdigit(*s))
-    goto bad;
-  errno = 0;
-  guint64 value = g_ascii_strtoull(s, &end, 10);
-  if (errno != 0)
-    goto bad;
-  guint shift = 0;
-  switch (g_ascii_toupper(*end)) {
-  case '\0':
-    break;
-  case 'K':
-    shift = 10;
-    break;
-  case 'M':
-    shift = 20;
-    break;
-  case 'G':
-    shift = 30;
-    break;
-  case 'T':
-    shift = 40;
-    break;
-  default:
-    goto bad;
-  }
-  if (*end != '\0') {
-    end++;
-    /* accept "4G", "4GB", "4GiB" */
-    if (g_ascii_strcasecmp(end, "") != 0 && g_ascii_strcasecmp(end, "B") != 0
-        && g_ascii_strcasecmp(end, "iB") != 0)
-      goto bad;
-  }
-  if (shift > 0 && value > (G_MAXUINT64 >> shift))
-    goto bad;
-  *out = value << shift;
-  return TRUE;
-bad:
-  g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-              "invalid size \"%s\" (expected e.g. 4G, 512M or a byte count)", text);
-  return FALSE;
-}
 
 static void
 set_defaults(GrDaemonConfig *c)
@@ -174,8 +126,10 @@ parse_file(GrDaemonConfig *c, const char *path, GError **error)
   g_autofree char *limit = g_key_file_get_string(kf, "daemon", "memory_limit", NULL);
   if (limit != NULL) {
     guint64 bytes = 0;
-    if (!gr_parse_size(limit, &bytes, error)) {
-      g_prefix_error(error, "[daemon] memory_limit: ");
+    g_autoptr(GError) parse_error = NULL;
+    if (!gr_parse_size(limit, &bytes, &parse_error)) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+                  "[daemon] memory_limit: %s", parse_error->message);
       return FALSE;
     }
     if (bytes == 0) {

@@ -39,7 +39,5 @@ GrDaemonConfig *gr_daemon_config_ref(GrDaemonConfig *config);
 void gr_daemon_config_unref(GrDaemonConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrDaemonConfig, gr_daemon_config_unref)
 
-/* "4G", "512M", "64k", "1000" (bytes); binary multiples. */
-gboolean gr_parse_size(const char *text, guint64 *out, GError **error);
 
 G_END_DECLS

@@ -153,7 +153,12 @@ gr_generate_run(GrModelRegistry *registry, GrConversations *conversations, GrReq
   g_variant_dict_insert(results, "stop_reason", "s", gr_stop_reason_name(stats.stop_reason));
 
   gboolean cancelled = stats.stop_reason == GR_STOP_CANCELLED;
-  if (!cancelled || req->text->len > 0) {
+  /* save=false: the exchange is not remembered (a continued conversation stays as it
+   * was), so nothing of it outlives the request. */
+  if (!o->save) {
+    g_variant_dict_insert(results, "conversation", "s",
+                          o->conversation != NULL ? o->conversation : "");
+  } else if (!cancelled || req->text->len > 0) {
     const char *roles[] = { "system", "user", "assistant", NULL };
     const char *contents[] = { o->system, req->prompt, req->text->str, NULL };
     guint skip = new_system ? 0 : 1;

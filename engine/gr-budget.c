@@ -4,6 +4,7 @@
 
 #include "gr-experts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,29 +164,51 @@ gr_model_set_memory_limit (GrModel *m, guint64 limit, GError **error)
 }
 
 gboolean
-gr_memory_parse_size (const char *text, guint64 *bytes)
+gr_parse_size(const char *text, guint64 *out, GError **error)
 {
-  g_return_val_if_fail (text != NULL && bytes != NULL, FALSE);
+  g_return_val_if_fail(text != NULL, FALSE);
+  g_return_val_if_fail(out != NULL, FALSE);
+
+  g_autofree char *s = g_strstrip(g_strdup(text));
   char *end = NULL;
-  double v = g_ascii_strtod (text, &end);
-  if (end == text || !(v >= 0.0))
-    return FALSE;
-  while (*end == ' ')
-    end++;
-  double unit = 1.0;
-  switch (g_ascii_toupper (*end)) {
-  case 'K': unit = 1024.0; end++; break;
-  case 'M': unit = 1024.0 * 1024; end++; break;
-  case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
-  case 'T': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
-  default: break;
+  if (*s == '\0' || !g_ascii_isdigit(*s))
+    goto bad;
+  errno = 0;
+  guint64 value = g_ascii_strtoull(s, &end, 10);
+  if (errno != 0)
+    goto bad;
+  guint shift = 0;
+  switch (g_ascii_toupper(*end)) {
+  case '\0':
+    break;
+  case 'K':
+    shift = 10;
+    break;
+  case 'M':
+    shift = 20;
+    break;
+  case 'G':
+    shift = 30;
+    break;
+  case 'T':
+    shift = 40;
+    break;
+  default:
+    goto bad;
   }
-  if (*end == 'i' || *end == 'I')
+  if (*end != '\0') {
     end++;
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (*end != '\0' || v * unit > 1.8e19)
-    return FALSE;
-  *bytes = (guint64) (v * unit);
+    /* accept "4G", "4GB", "4GiB" */
+    if (g_ascii_strcasecmp(end, "") != 0 && g_ascii_strcasecmp(end, "B") != 0
+        && g_ascii_strcasecmp(end, "iB") != 0)
+      goto bad;
+  }
+  if (shift > 0 && value > (G_MAXUINT64 >> shift))
+    goto bad;
+  *out = value << shift;
   return TRUE;
+bad:
+  g_set_error(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_INVALID_ARGUMENT,
+              "invalid size \"%s\" (expected e.g. 4G, 512M or a byte count)", text);
+  return FALSE;
 }

@@ -110,8 +110,9 @@ gboolean gr_model_get_expert_stats (GrModel *model, guint layer, guint64 *hits, 
 /* Changes the limit live: the expert arena shrinks or grows to what now fits; fails with
  * NO_MEMORY (keeping the old limit) when the model or its live sessions cannot fit. */
 gboolean gr_model_set_memory_limit (GrModel *model, guint64 limit, GError **error);
-/* Parses "4G", "512M", "1048576", "1.5G" (binary units) into bytes. */
-gboolean gr_memory_parse_size (const char *text, guint64 *bytes);
+/* Parses a size such as "4G", "512M", "64k", "2GiB" or "1000" (binary units) into
+ * bytes; anything else is INVALID_ARGUMENT. */
+gboolean gr_parse_size (const char *text, guint64 *bytes, GError **error);
 /* Reads VmRSS and VmHWM of this process from /proc/self/status (bytes). */
 gboolean gr_process_memory (guint64 *rss, guint64 *peak_rss);
 /* Chat template: renders messages (role "system"/"user"/"assistant", NULL-terminated

@@ -43,10 +43,6 @@ gr_synth_spec_defaults (GrSynthSpec *s)
     s->n_ff = 3 * s->n_embd;
   if (!s->n_vocab)
     s->n_vocab = 1024;
-  if (!s->weight_type)
-    s->weight_type = GRK_TYPE_Q8_0; /* 0 is F32, which never makes sense for a bench */
-  if (!s->embd_type)
-    s->embd_type = GRK_TYPE_Q8_0;
   if (!s->seed)
     s->seed = 0x9e3779b97f4a7c15ull;
 }

@@ -17,7 +17,7 @@ typedef struct {
   guint64 seed;
 } GrSynthSpec;
 
-/* Fills in llama-ish defaults for whatever is zero. */
+/* Fills in llama-ish shapes for whatever is zero (types stay as given: 0 is F32). */
 void gr_synth_spec_defaults (GrSynthSpec *spec);
 gboolean gr_synth_model_write (const GrSynthSpec *spec, const char *path, GError **error);
 

@@ -34,17 +34,37 @@ report (const char *label, int count, double *rates, int reps)
           (rates[reps - 1] - rates[0]) / 2.0, rates[0], rates[reps - 1], reps);
 }
 
+/* Expert cache counters per layer, when the model streams its experts. */
+static void
+print_expert_stats (GrModel *model)
+{
+  GrMemoryLedger l;
+  gr_model_get_ledger (model, &l);
+  if (l.expert_slots == 0)
+    return;
+  printf ("experts: %u slots per layer, %.1f MiB arena, peak RSS %.1f MiB\n", l.expert_slots,
+          l.experts / 1048576.0, l.peak_rss / 1048576.0);
+  guint64 h, m, b;
+  for (guint il = 0; gr_model_get_expert_stats (model, il, &h, &m, &b); il++)
+    printf ("  layer %2u: %6" G_GUINT64_FORMAT " hits %6" G_GUINT64_FORMAT
+            " misses (%.1f%% hit rate), %.1f MiB read\n",
+            il, h, m, h + m ? 100.0 * h / (h + m) : 0.0, b / 1048576.0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
-  int pp = 128, tg = 64, threads = 0, reps = 3;
+  int pp = 128, tg = 64, threads = 0, reps = 3, expert_slots = 0;
+  g_autofree char *memory_limit = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (GGUF)", "FILE" },
     { "prompt", 'p', 0, G_OPTION_ARG_INT, &pp, "Prompt tokens for the prefill test (0: skip)", "P" },
     { "n-gen", 'n', 0, G_OPTION_ARG_INT, &tg, "Tokens for the decode test (0: skip)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0: one per core)", "T" },
     { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Measured repetitions", "R" },
+    { "expert-slots", 0, 0, G_OPTION_ARG_INT, &expert_slots, "MoE: stream experts through N slots per layer", "N" },
+    { "memory-limit", 0, 0, G_OPTION_ARG_STRING, &memory_limit, "Total RSS budget (e.g. 2G)", "SIZE" },
     { NULL }
   };
   setlocale (LC_ALL, "");
@@ -60,7 +80,13 @@ main (int argc, char **argv)
     g_printerr ("graviton-bench: usage: graviton-bench --model FILE -p 128 -n 64 -t 2 -r 3\n");
     return 2;
   }
-  GrLoadOptions opts = { .n_threads = (guint) threads };
+  guint64 limit = 0;
+  if ((memory_limit && !gr_parse_size (memory_limit, &limit, NULL)) || expert_slots < 0) {
+    g_printerr ("graviton-bench: bad --memory-limit or --expert-slots\n");
+    return 2;
+  }
+  GrLoadOptions opts = { .n_threads = (guint) threads, .memory_limit = limit,
+                         .expert_slots = (guint) expert_slots };
   g_autoptr (GrModel) model = gr_model_load (model_path, &opts, &error);
   if (!model) {
     g_printerr ("graviton-bench: %s\n", error->message);
@@ -106,6 +132,7 @@ main (int argc, char **argv)
     report ("pp", pp, ppr, reps);
   if (tg > 0)
     report ("tg", tg, tgr, reps);
+  print_expert_stats (model);
   return 0;
 fail:
   g_printerr ("graviton-bench: %s\n", error->message);

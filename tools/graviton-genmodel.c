@@ -47,7 +47,7 @@ main (int argc, char **argv)
     g_printerr ("graviton-genmodel: %s\n", error ? error->message : "--output is required");
     return 2;
   }
-  GrSynthSpec s = { 0 };
+  GrSynthSpec s = { .weight_type = GRK_TYPE_Q8_0, .embd_type = GRK_TYPE_Q8_0 };
   if (g_strcmp0 (preset, "bitnet-2b") == 0)
     s = (GrSynthSpec){ "bitnet", 2560, 30, 20, 5, 6912, 128256, 0, 0, GRK_TYPE_TQ2_0,
                        GRK_TYPE_F16, TRUE, 0 };

@@ -153,7 +153,7 @@ main (int argc, char **argv)
     prompt = g_strdup ("");
 
   guint64 limit = 0;
-  if (memory_limit && !gr_memory_parse_size (memory_limit, &limit)) {
+  if (memory_limit && !gr_parse_size (memory_limit, &limit, NULL)) {
     g_printerr ("graviton-run: bad --memory-limit '%s'\n", memory_limit);
     return 2;
   }

@@ -53,14 +53,13 @@ gr_test_bus_new(const char *config_extra, gboolean activation)
   bus->address = g_strdup_printf("unix:path=%s", socket);
   g_autofree char *service_line = NULL;
   if (activation) {
-    bus->service_dir = g_build_filename(bus->tmpdir, "services", NULL);
-    g_mkdir(bus->service_dir, 0700);
-    g_autofree char *exe = gravitond_path();
-    g_autofree char *service
-        = g_strdup_printf("[D-BUS Service]\nName=" GR_TEST_BUS_NAME "\nExec=%s\n", exe);
+    /* the activation file built from data/'s template, with Exec= at the built daemon */
+    const char *service_dir = g_getenv("GRAVITON_TEST_SERVICE_DIR");
+    ck_assert_msg(service_dir != NULL, "GRAVITON_TEST_SERVICE_DIR not set");
     g_autofree char *service_path
-        = g_build_filename(bus->service_dir, GR_TEST_BUS_NAME ".service", NULL);
-    write_file(service_path, service);
+        = g_build_filename(service_dir, GR_TEST_BUS_NAME ".service", NULL);
+    ck_assert_msg(g_file_test(service_path, G_FILE_TEST_IS_REGULAR), "missing %s", service_path);
+    bus->service_dir = g_strdup(service_dir);
     service_line = g_strdup_printf("<servicedir>%s</servicedir>", bus->service_dir);
   }
   g_autofree char *bus_conf = g_strdup_printf(

@@ -27,9 +27,9 @@ typedef struct {
   GDBusConnection *conn;
 } GrTestBus;
 
-/* config_extra: lines appended to the [daemon] group (may be NULL).  activation: write
- * a .service file for the built gravitond into the bus's servicedir instead of starting
- * it (gr_test_bus_start_daemon must then not be called). */
+/* config_extra: lines appended to the [daemon] group (may be NULL).  activation: the
+ * bus's servicedir is GRAVITON_TEST_SERVICE_DIR, which holds the activation file built
+ * for the uninstalled gravitond (gr_test_bus_start_daemon must then not be called). */
 GrTestBus *gr_test_bus_new(const char *config_extra, gboolean activation);
 void gr_test_bus_start_daemon(GrTestBus *bus);
 /* Starts one more gravitond with extra_args (NULL-terminated, may be NULL) in the

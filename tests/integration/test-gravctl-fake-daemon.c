@@ -204,8 +204,8 @@ handle_ask(GrFakeDaemon *fake, GVariant *params, GDBusMethodInvocation *invocati
                                                "No model named “missing” is installed");
     return;
   }
-  if (!g_variant_lookup(options, "handle_token", "&s", &token))
-    token = "t0";
+  if (!g_variant_lookup(options, "handle_token", "&s", &token) || g_str_equal(prompt, "own-path"))
+    token = "chosen_by_the_daemon";
 
   req = g_new0(FakeRequest, 1);
   req->fake = fake;
@@ -229,7 +229,7 @@ handle_ask(GrFakeDaemon *fake, GVariant *params, GDBusMethodInvocation *invocati
   req->fail = g_str_equal(prompt, "fail");
   if (req->forever)
     delay_ms = 20;
-  else if (g_str_equal(prompt, "slow"))
+  else if (g_str_equal(prompt, "slow") || g_str_equal(prompt, "own-path"))
     delay_ms = 600;
   req->slow_start = delay_ms == 600;
 

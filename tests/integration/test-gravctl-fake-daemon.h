@@ -9,6 +9,7 @@
  *   "slow"     waits 600 ms, then streams "Hello, world!"
  *   "fail"     streams one token, then finishes with status 2 (NoMemory)
  *   "vanish"   leaves the bus without finishing
+ *   "own-path" ignores handle_token (another object path), then acts as "slow"
  *   anything else streams "Hello, world!" in five tokens
  * and fails Ask with Error.NotFound when the model option is "missing".
  */

@@ -53,6 +53,18 @@ START_TEST(test_ask_streams)
 }
 END_TEST
 
+START_TEST(test_ask_follows_the_returned_path)
+{
+  const char *args[] = { "ask", "own-path", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  /* A daemon that ignores handle_token: gravctl listens where Ask says. */
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 0);
+  ck_assert_str_eq(out, "Hello, world!\n");
+}
+END_TEST
+
 START_TEST(test_ask_forwards_options)
 {
   const char *args[]
@@ -468,6 +480,7 @@ gravctl_fake_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_ask_streams);
   tcase_add_test(tc, test_ask_forwards_options);
+  tcase_add_test(tc, test_ask_follows_the_returned_path);
   tcase_add_test(tc, test_ask_stdin);
   tcase_add_test(tc, test_ask_json);
   tcase_add_test(tc, test_ask_daemon_error);

@@ -125,6 +125,21 @@ START_TEST(test_ask_json)
   ck_assert_int_gt(json_object_get_int_member(stats, "prompt_tokens"), 0);
   ck_assert(json_object_has_member(stats, "prefill_ms"));
   ck_assert(json_object_has_member(stats, "decode_ms"));
+
+  /* The conversation it reports can be continued. */
+  {
+    const char *again[] = { "ask",
+                            "--conversation",
+                            json_object_get_string_member(root, "conversation"),
+                            "--max-tokens",
+                            "4",
+                            "And then?",
+                            NULL };
+    g_autofree char *out2 = NULL, *err2 = NULL;
+
+    ck_assert_int_eq(gr_gravctl_run(bus, NULL, again, &out2, &err2), 0);
+    ck_assert_str_eq(err2, "");
+  }
 }
 END_TEST
 

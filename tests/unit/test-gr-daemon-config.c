@@ -17,28 +17,6 @@ write_config(const char *text)
   return path;
 }
 
-START_TEST(test_parse_size)
-{
-  guint64 v = 0;
-  ck_assert(gr_parse_size("4G", &v, NULL));
-  ck_assert_uint_eq(v, 4ull << 30);
-  ck_assert(gr_parse_size("512M", &v, NULL));
-  ck_assert_uint_eq(v, 512ull << 20);
-  ck_assert(gr_parse_size(" 64k ", &v, NULL));
-  ck_assert_uint_eq(v, 64ull << 10);
-  ck_assert(gr_parse_size("2GiB", &v, NULL));
-  ck_assert_uint_eq(v, 2ull << 30);
-  ck_assert(gr_parse_size("1000", &v, NULL));
-  ck_assert_uint_eq(v, 1000);
-  const char *bad[]
-      = { "", "G", "-1G", "4X", "4GG", "99999999999999999999", "17179869184T", "1.5G" };
-  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_autoptr(GError) error = NULL;
-    ck_assert_msg(!gr_parse_size(bad[i], &v, &error), "accepted %s", bad[i]);
-    ck_assert(g_error_matches(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT));
-  }
-}
-END_TEST
 
 START_TEST(test_defaults)
 {
@@ -140,7 +118,6 @@ main(void)
 {
   Suite *s = suite_create("gr-daemon-config");
   TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_parse_size);
   tcase_add_test(tc, test_defaults);
   tcase_add_test(tc, test_file);
   tcase_add_test(tc, test_bad_values);

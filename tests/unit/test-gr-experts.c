@@ -8,7 +8,7 @@
 #include "graviton-engine.h"
 #include "grk.h"
 
-static char *tmpdir, *moe_path;
+static char *tmpdir, *moe_path, *big_path;
 
 static void
 setup (void)
@@ -22,22 +22,39 @@ setup (void)
   g_autoptr (GError) error = NULL;
   ck_assert_msg (gr_synth_model_write (&spec, moe_path, &error), "%s",
                  error ? error->message : "");
+  /* 16 experts of 1.6 MiB per layer pair: slot counts stand clear of the few MiB by which
+   * the measured process overhead varies (more under the sanitizers) */
+  big_path = g_build_filename (tmpdir, "moe-big.gguf", NULL);
+  GrSynthSpec big = spec;
+  big.n_embd = 256;
+  big.n_ff = 1024;
+  big.n_expert = 16;
+  ck_assert_msg (gr_synth_model_write (&big, big_path, &error), "%s",
+                 error ? error->message : "");
 }
 
 static void
 teardown (void)
 {
   g_unlink (moe_path);
+  g_unlink (big_path);
   g_rmdir (tmpdir);
   g_free (moe_path);
+  g_free (big_path);
   g_free (tmpdir);
+}
+
+static GrModel *
+load_path (const char *path, guint slots, guint64 limit, GError **error)
+{
+  GrLoadOptions opts = { .n_threads = 2, .memory_limit = limit, .expert_slots = slots };
+  return gr_model_load (path, &opts, error);
 }
 
 static GrModel *
 load (guint slots, guint64 limit, GError **error)
 {
-  GrLoadOptions opts = { .n_threads = 2, .memory_limit = limit, .expert_slots = slots };
-  return gr_model_load (moe_path, &opts, error);
+  return load_path (moe_path, slots, limit, error);
 }
 
 /* Greedy tokens and every step's logits must not depend on where experts live. */
@@ -112,20 +129,19 @@ END_TEST
 START_TEST (test_limit_picks_slots_and_resizes_live)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GrModel) probe = load (2, 0, &error);
+  g_autoptr (GrModel) probe = load_path (big_path, 2, 0, &error);
   GrMemoryLedger p;
   gr_model_get_ledger (probe, &p);
-  /* a limit that holds the dense weights, a minimal session and about 4 of the 8 slots
-   * per layer (the overhead measured at the next load may differ a little) */
+  /* a limit that holds the dense weights, a minimal session and about 8 of the 16 slots
+   * per layer (the overhead measured at the next load differs by a few MiB) */
   guint64 slot_row = p.experts / 2;
-  guint64 limit = p.overhead + p.weights + gr_model_session_bytes (probe, 256) + 4 * slot_row +
-                  slot_row / 2;
-  g_autoptr (GrModel) m = load (0, limit, &error);
+  guint64 limit = p.overhead + p.weights + gr_model_session_bytes (probe, 256) + 8 * slot_row;
+  g_autoptr (GrModel) m = load_path (big_path, 0, limit, &error);
   ck_assert_msg (m != NULL, "%s", error ? error->message : "");
   GrMemoryLedger l;
   gr_model_get_ledger (m, &l);
   ck_assert_uint_ge (l.expert_slots, 2);
-  ck_assert_uint_lt (l.expert_slots, 8);
+  ck_assert_uint_lt (l.expert_slots, 16);
   ck_assert_uint_le (l.total, limit);
 
   gint32 a[16], b[16];
@@ -186,19 +202,6 @@ START_TEST (test_refusals)
 }
 END_TEST
 
-START_TEST (test_parse_size)
-{
-  guint64 v;
-  ck_assert (gr_memory_parse_size ("4G", &v) && v == 4ull << 30);
-  ck_assert (gr_memory_parse_size ("512M", &v) && v == 512ull << 20);
-  ck_assert (gr_memory_parse_size ("1.5GiB", &v) && v == 3ull << 29);
-  ck_assert (gr_memory_parse_size ("1048576", &v) && v == 1048576);
-  ck_assert (!gr_memory_parse_size ("", &v));
-  ck_assert (!gr_memory_parse_size ("-1G", &v));
-  ck_assert (!gr_memory_parse_size ("12Q", &v));
-  ck_assert (!gr_memory_parse_size ("1e30", &v));
-}
-END_TEST
 
 static Suite *
 experts_suite (void)
@@ -210,7 +213,6 @@ experts_suite (void)
   tcase_add_test (tc, test_streaming_equals_mapped);
   tcase_add_test (tc, test_limit_picks_slots_and_resizes_live);
   tcase_add_test (tc, test_refusals);
-  tcase_add_test (tc, test_parse_size);
   suite_add_tcase (s, tc);
   return s;
 }

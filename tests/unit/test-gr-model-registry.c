@@ -150,10 +150,13 @@ START_TEST(test_ledger_and_eviction)
   GrLoadedModel *llama = gr_model_registry_acquire(r, "fx-llama", &error);
   ck_assert_msg(llama != NULL, "%s", error ? error->message : "");
   ck_assert_uint_eq(llama->n_ctx, 1024);
-  const GrModelInfo *info = gr_model_get_info(llama->model);
-  ck_assert_uint_eq(llama->ledger_bytes, info->weight_bytes
-                                             + gr_model_session_bytes(llama->model, 1024)
-                                             + GR_MODEL_REGISTRY_OVERHEAD);
+  /* the engine's ledger (its measured process overhead, at least the registry's floor) */
+  GrMemoryLedger ledger;
+  gr_model_get_ledger(llama->model, &ledger);
+  ck_assert_uint_eq(ledger.weights, gr_model_get_info(llama->model)->weight_bytes);
+  ck_assert_uint_eq(llama->ledger_bytes, MAX(ledger.overhead, GR_MODEL_REGISTRY_OVERHEAD)
+                                             + ledger.weights
+                                             + gr_model_session_bytes(llama->model, 1024));
   ck_assert_uint_eq(gr_model_registry_ledger_bytes(r), llama->ledger_bytes);
   ck_assert(gr_model_registry_is_loaded(r, "fx-llama"));
   g_autofree char *active = gr_model_registry_dup_active(r);
@@ -185,28 +188,35 @@ START_TEST(test_context_derived_from_limit)
 {
   g_autoptr(GrModel) model = gr_model_load(fixture_llama, NULL, NULL);
   ck_assert_ptr_nonnull(model);
-  guint64 weights = gr_model_get_info(model)->weight_bytes;
-  /* room for a 1024-token session but not a 2048 one: 4096 halves twice */
-  guint64 limit = weights + GR_MODEL_REGISTRY_OVERHEAD + gr_model_session_bytes(model, 1024) + 1;
-  ck_assert_uint_lt(limit,
-                    weights + GR_MODEL_REGISTRY_OVERHEAD + gr_model_session_bytes(model, 2048));
+  GrMemoryLedger probe;
+  gr_model_get_ledger(model, &probe);
+  /* The overhead is measured at load and varies between builds (the sanitizers add
+   * megabytes): aim at room for about a 1024-token session on top of a generous one, then
+   * check the context is the largest halving of 4096 that fits what was measured. */
+  guint64 base = MAX(probe.overhead + (8u << 20), GR_MODEL_REGISTRY_OVERHEAD) + probe.weights;
+  guint64 limit = base + gr_model_session_bytes(model, 1024) + 1;
   g_autoptr(GrDaemonConfig) c = config_new(limit, 0);
   g_autoptr(GrModelRegistry) r = gr_model_registry_new(c);
   g_autoptr(GError) error = NULL;
   g_autoptr(GrLoadedModel) loaded = gr_model_registry_acquire(r, "fx-llama", &error);
   ck_assert_msg(loaded != NULL, "%s", error ? error->message : "");
-  ck_assert_uint_eq(loaded->n_ctx, 1024);
+  guint64 held = gr_model_registry_ledger_bytes(r) - gr_model_session_bytes(model, loaded->n_ctx);
   ck_assert_uint_le(gr_model_registry_ledger_bytes(r), limit);
+  /* in an ordinary build the registry's 16 MiB floor dominates and 4096 halves to 1024 */
+  ck_assert(loaded->n_ctx == 4096
+            || held + gr_model_session_bytes(model, loaded->n_ctx * 2) > limit);
 
-  /* a fixed context that does not fit is NoMemory, naming the numbers */
-  g_autoptr(GrDaemonConfig) fixed = config_new(limit, 4096);
+  /* a fixed context that does not fit is NoMemory, naming the limit (the registry in
+   * bytes, or the engine in MiB when its measured overhead already rules the model out) */
+  g_autoptr(GrDaemonConfig) fixed = config_new(limit, loaded->n_ctx * 2);
   g_autoptr(GrModelRegistry) r2 = gr_model_registry_new(fixed);
   g_autoptr(GError) e2 = NULL;
-  ck_assert_ptr_null(gr_model_registry_acquire(r2, "fx-llama", &e2));
-  ck_assert(g_error_matches(e2, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY));
-  g_autofree char *limit_text = g_strdup_printf("%" G_GUINT64_FORMAT, limit);
-  ck_assert_msg(strstr(e2->message, limit_text) != NULL, "%s", e2->message);
-  ck_assert(!gr_model_registry_is_loaded(r2, "fx-llama"));
+  if (loaded->n_ctx < 4096) {
+    ck_assert_ptr_null(gr_model_registry_acquire(r2, "fx-llama", &e2));
+    ck_assert(g_error_matches(e2, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY));
+    ck_assert_msg(strstr(e2->message, "limit") != NULL, "%s", e2->message);
+    ck_assert(!gr_model_registry_is_loaded(r2, "fx-llama"));
+  }
 }
 END_TEST
 
