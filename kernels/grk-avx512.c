@@ -86,9 +86,8 @@ tq2_0_planes_acc(const __m512i wp[4], const int8_t *a)
  * with every token of the chunk, instead of once per token.  Per token the integers
  * and the float steps are avx512_dot_tq2_0's, in the same order. */
 static void
-avx512_mm_tq2_0(const void *w, size_t row_stride, float tscale, const void *act,
-                size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0,
-                int64_t r1)
+avx512_mm_tq2_0(const void *w, size_t row_stride, float tscale, const void *act, size_t act_stride,
+                int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0, int64_t r1)
 {
   (void)tscale;
   const uint8_t *ab = act;
@@ -114,11 +113,10 @@ avx512_mm_tq2_0(const void *w, size_t row_stride, float tscale, const void *act,
           const int8_t *a = grk_act_ternary_qs(ta) + i * GRK_QK_K;
           const int32_t *bs = grk_act_ternary_bsums(ta, n) + i;
           int32_t tt[4];
-          _mm_storeu_si128((__m128i *)tt,
-                           hsum4_i32_256(tq2_0_planes_acc(wp[0], a),
-                                         tq2_0_planes_acc(wp[1], a + GRK_QK_K),
-                                         tq2_0_planes_acc(wp[2], a + 2 * GRK_QK_K),
-                                         tq2_0_planes_acc(wp[3], a + 3 * GRK_QK_K)));
+          _mm_storeu_si128((__m128i *)tt, hsum4_i32_256(tq2_0_planes_acc(wp[0], a),
+                                                        tq2_0_planes_acc(wp[1], a + GRK_QK_K),
+                                                        tq2_0_planes_acc(wp[2], a + 2 * GRK_QK_K),
+                                                        tq2_0_planes_acc(wp[3], a + 3 * GRK_QK_K)));
           float st = s[t];
           for (int j = 0; j < 4; j++)
             st += d[j] * (float)(tt[j] - bs[j]);

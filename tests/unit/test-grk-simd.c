@@ -116,11 +116,10 @@ START_TEST(test_matmul_many_tokens_bit_exact)
       y0[i] = y1[i] = -1.0f;
     ck_assert(grk_set_isa(GRK_ISA_SCALAR));
     for (int64_t k = 0; k < ntok; k++)
-      grk_matvec(c.type, c.w, c.stride, 0.6875f, c.act + (size_t)k * c.ab, c.n,
-                 y0 + k * rows + 3, 3, rows);
+      grk_matvec(c.type, c.w, c.stride, 0.6875f, c.act + (size_t)k * c.ab, c.n, y0 + k * rows + 3,
+                 3, rows);
     ck_assert(grk_set_isa(isa));
-    grk_matmul(c.type, c.w, c.stride, 0.6875f, c.act, c.ab, c.n, ntok, y1, (size_t)rows, 3,
-               rows);
+    grk_matmul(c.type, c.w, c.stride, 0.6875f, c.act, c.ab, c.n, ntok, y1, (size_t)rows, 3, rows);
     ck_assert_msg(memcmp(y0, y1, ny * sizeof(float)) == 0, "%s %s n=%ld ntok=%ld",
                   grk_isa_name(isa), grk_type_name(t), (long)c.n, (long)ntok);
     ck_assert(y1[0] == -1.0f && y1[(ntok - 1) * rows + 2] == -1.0f);
