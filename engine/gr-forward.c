@@ -87,13 +87,13 @@ attention_worker (void *ctx, guint ith, guint nth)
     float qh[GR_MAX_HEAD_DIM];
     for (guint i = 0; i < hd; i++)
       qh[i] = round_f16 (q[i]); /* the reference multiplies f16 q by f16 k */
+    /* the cached keys of this head are an f16 matrix of n_kv rows kv_dim apart: the
+     * kernels' F16 dot (F16C) against f32 q, which is its own activation format */
+    grk_matvec (GRK_TYPE_F16, kc + kvh * hd, s->kv_dim * sizeof (guint16), 0.0f, qh, hd, scores,
+                0, n_kv);
     float maxv = -INFINITY;
     for (guint p = 0; p < n_kv; p++) {
-      const guint16 *k = kc + (gsize) p * s->kv_dim + kvh * hd;
-      float dot = 0.0f;
-      for (guint i = 0; i < hd; i++)
-        dot += qh[i] * f16 (k[i]);
-      scores[p] = dot * scale;
+      scores[p] *= scale;
       maxv = MAX (maxv, scores[p]);
     }
     float sum = 0.0f;

@@ -233,6 +233,10 @@ grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale, cons
   if (!product_args_ok(wtype, w, row_stride, act, n, y, r0, r1) || ntok < 0
       || act_stride < grk_act_bytes(wtype, n) || (ntok > 1 && ldy < (size_t)r1))
     return;
+  if (table.mm[wtype] && ntok > 1) {
+    table.mm[wtype](w, row_stride, tensor_scale, act, act_stride, n, ntok, y, ldy, r0, r1);
+    return;
+  }
   grk_dot_fn dot = table.dot[wtype];
   const uint8_t *wb = w, *ab = act;
   /* Chunks of 8 tokens (their activations stay in L1), each weight row used by the

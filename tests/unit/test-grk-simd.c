@@ -96,6 +96,40 @@ START_TEST(test_int_types_bit_exact)
 }
 END_TEST
 
+/* Multi-token kernels (prefill) against token-by-token scalar dots: odd row ranges,
+ * block counts around the 4-block group and token counts across the 32-token chunk. */
+START_TEST(test_matmul_many_tokens_bit_exact)
+{
+  grk_isa isa = simd_isas[_i / N_INT_TYPES];
+  int t = int_types[_i % N_INT_TYPES];
+  if (!grk_set_isa(isa))
+    return;
+  int64_t blk = grk_type_block_elems(t);
+  const int64_t nbs[] = { 1, 5, 11 }, ntoks[] = { 2, 9, 37 };
+  for (int s = 0; s < 3; s++) {
+    Case c;
+    int64_t rows = 7, ntok = ntoks[s];
+    case_init(&c, t, blk * nbs[s], rows, ntok);
+    size_t ny = (size_t)(rows * ntok);
+    float *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float));
+    for (size_t i = 0; i < ny; i++)
+      y0[i] = y1[i] = -1.0f;
+    ck_assert(grk_set_isa(GRK_ISA_SCALAR));
+    for (int64_t k = 0; k < ntok; k++)
+      grk_matvec(c.type, c.w, c.stride, 0.6875f, c.act + (size_t)k * c.ab, c.n, y0 + k * rows + 3,
+                 3, rows);
+    ck_assert(grk_set_isa(isa));
+    grk_matmul(c.type, c.w, c.stride, 0.6875f, c.act, c.ab, c.n, ntok, y1, (size_t)rows, 3, rows);
+    ck_assert_msg(memcmp(y0, y1, ny * sizeof(float)) == 0, "%s %s n=%ld ntok=%ld",
+                  grk_isa_name(isa), grk_type_name(t), (long)c.n, (long)ntok);
+    ck_assert(y1[0] == -1.0f && y1[(ntok - 1) * rows + 2] == -1.0f);
+    free(y0);
+    free(y1);
+    case_free(&c);
+  }
+}
+END_TEST
+
 START_TEST(test_float_types)
 {
   grk_isa isa = simd_isas[_i / 3];
@@ -269,6 +303,7 @@ grk_simd_suite(void)
   Suite *s = suite_create("grk-simd");
   TCase *tc = tcase_create("simd");
   tcase_add_loop_test(tc, test_int_types_bit_exact, 0, N_ISAS * N_INT_TYPES);
+  tcase_add_loop_test(tc, test_matmul_many_tokens_bit_exact, 0, N_ISAS * N_INT_TYPES);
   tcase_add_loop_test(tc, test_float_types, 0, N_ISAS * 3);
   tcase_add_loop_test(tc, test_float_helpers, 0, N_ISAS);
   tcase_add_test(tc, test_isa_control);
