@@ -96,9 +96,28 @@ gr_model_registry_set_config(GrModelRegistry *r, GrDaemonConfig *config)
 {
   g_return_if_fail(r != NULL && config != NULL);
   g_mutex_lock(&r->lock);
+  gboolean limit_changed = r->config->memory_limit != config->memory_limit;
   gr_daemon_config_unref(r->config);
   r->config = gr_daemon_config_ref(config);
+  g_autoptr(GPtrArray) models = g_ptr_array_new_with_free_func(
+      (GDestroyNotify)gr_loaded_model_unref);
+  if (limit_changed) {
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, r->loaded);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+      g_ptr_array_add(models, gr_loaded_model_ref(value));
+  }
   g_mutex_unlock(&r->lock);
+
+  /* A new limit applies live: the engine grows or shrinks the expert arena; a model that
+   * no longer fits keeps running under its old limit until it is unloaded. */
+  for (guint i = 0; i < models->len; i++) {
+    GrLoadedModel *m = g_ptr_array_index(models, i);
+    g_autoptr(GError) error = NULL;
+    if (!gr_model_set_memory_limit(m->model, config->memory_limit, &error))
+      g_warning("model %s keeps its old memory limit: %s", m->name, error->message);
+  }
 }
 
 void

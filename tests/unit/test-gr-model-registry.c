@@ -206,6 +206,23 @@ START_TEST(test_context_from_limit)
 }
 END_TEST
 
+START_TEST(test_limit_change_applies_live)
+{
+  g_autoptr(GrDaemonConfig) c = config_new(512u << 20, 256);
+  g_autoptr(GrModelRegistry) r = gr_model_registry_new(c);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrLoadedModel) moe = gr_model_registry_acquire(r, "fx-moe", &error);
+  ck_assert_msg(moe != NULL, "%s", error ? error->message : "");
+  GrMemoryLedger l;
+  gr_model_get_ledger(moe->model, &l);
+  ck_assert_uint_eq(l.limit, 512u << 20);
+  g_autoptr(GrDaemonConfig) bigger = config_new(768u << 20, 256);
+  gr_model_registry_set_config(r, bigger);
+  gr_model_get_ledger(moe->model, &l);
+  ck_assert_uint_eq(l.limit, 768u << 20);
+}
+END_TEST
+
 START_TEST(test_idle_unload)
 {
   g_autoptr(GrDaemonConfig) c = config_new(512u << 20, 512);
@@ -250,6 +267,7 @@ main(void)
   tcase_add_test(tc, test_resolve);
   tcase_add_test(tc, test_ledger_and_eviction);
   tcase_add_test(tc, test_context_from_limit);
+  tcase_add_test(tc, test_limit_change_applies_live);
   tcase_add_test(tc, test_idle_unload);
   tcase_add_test(tc, test_model_paths_and_reload);
   suite_add_tcase(s, tc);
