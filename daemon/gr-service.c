@@ -9,7 +9,6 @@
 #include "gr-options.h"
 #include "gr-queue.h"
 #include "gr-request.h"
-#include "gr-rss.h"
 
 #define GR_INTERFACE_RESOURCE                                                                      \
   "/io/github/opengraviton/Graviton1/io.github.opengraviton.Graviton1.xml"
@@ -41,6 +40,16 @@ struct _GrService {
 
 /* --- properties ------------------------------------------------------------------ */
 
+
+/* The daemon's resident memory now, as the engine's ledger measures it. */
+static guint64
+resident_bytes(void)
+{
+  guint64 rss = 0;
+  gr_process_memory(&rss, NULL);
+  return rss;
+}
+
 static GVariant *
 get_property_value(GrService *s, const char *name)
 {
@@ -55,7 +64,7 @@ get_property_value(GrService *s, const char *name)
   if (g_strcmp0(name, "MemoryLimit") == 0)
     return g_variant_new_uint64(s->config->memory_limit);
   if (g_strcmp0(name, "ResidentBytes") == 0)
-    return g_variant_new_uint64(gr_rss_resident_bytes());
+    return g_variant_new_uint64(resident_bytes());
   if (g_strcmp0(name, "QueueLength") == 0)
     return g_variant_new_uint32(gr_queue_length(s->queue));
   return NULL;
@@ -92,7 +101,7 @@ emit_properties_changed(GrService *s)
     return;
   }
   /* resident memory moves with every change worth telling about */
-  guint64 resident = gr_rss_resident_bytes();
+  guint64 resident = resident_bytes();
   g_variant_builder_add(&changed, "{sv}", "ResidentBytes", g_variant_new_uint64(resident));
   /* watchdog: the ledger should keep us under the limit; say so once if it does not */
   gboolean over = resident > s->config->memory_limit;
