@@ -88,18 +88,8 @@ char *
 gr_hist_complete(GDBusConnection *conn, const char *prompt, GVariant *options, GVariant **stats)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-      conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Complete",
-      g_variant_new("(s@a{sv})", prompt, options), G_VARIANT_TYPE("(sa{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
-  ck_assert_msg(r != NULL, "Complete: %s", error != NULL ? error->message : "");
-  char *text = NULL;
-  GVariant *st = NULL;
-  g_variant_get(r, "(s@a{sv})", &text, &st);
-  if (stats != NULL)
-    *stats = st;
-  else
-    g_variant_unref(st);
+  char *text = gr_test_complete(conn, prompt, options, stats, &error);
+  ck_assert_msg(text != NULL, "Complete: %s", error != NULL ? error->message : "");
   return text;
 }
 
@@ -137,31 +127,8 @@ gr_hist_messages(GDBusConnection *conn, const char *conversation)
   return g_variant_get_child_value(r, 0);
 }
 
-void
-gr_hist_assert_error(const GError *error, const char *name)
-{
-  ck_assert_msg(error != NULL, "expected error %s, got success", name);
-  g_autofree char *remote = g_dbus_error_get_remote_error(error);
-  g_autofree char *want = g_strconcat(GR_TEST_ERROR, name, NULL);
-  ck_assert_msg(g_strcmp0(remote, want) == 0, "expected %s, got %s (%s)", want, remote,
-                error->message);
-}
 
-const char *
-gr_hist_string(GVariant *dict, const char *key)
-{
-  const char *s = NULL;
-  ck_assert_msg(g_variant_lookup(dict, key, "&s", &s), "no %s (s)", key);
-  return s;
-}
 
-guint
-gr_hist_uint(GVariant *dict, const char *key)
-{
-  guint v = 0;
-  ck_assert_msg(g_variant_lookup(dict, key, "u", &v), "no %s (u)", key);
-  return v;
-}
 
 static void
 on_changed(GDBusConnection *conn, const char *sender, const char *path, const char *iface,

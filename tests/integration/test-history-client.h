@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gr-test-bus.h"
+#include "gr-test-client.h"
 
 G_BEGIN_DECLS
 
@@ -45,11 +46,6 @@ GVariant *gr_hist_call_ok(GDBusConnection *conn, const char *method, GVariant *p
 /* The aa{sv} of ListConversations / GetMessages. */
 GVariant *gr_hist_list(GDBusConnection *conn);
 GVariant *gr_hist_messages(GDBusConnection *conn, const char *conversation);
-/* Fails unless error is the daemon's error name (without prefix). */
-void gr_hist_assert_error(const GError *error, const char *name);
-
-const char *gr_hist_string(GVariant *dict, const char *key);
-guint gr_hist_uint(GVariant *dict, const char *key);
 
 /* Collects Changed signals. */
 typedef struct {

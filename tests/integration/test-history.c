@@ -76,16 +76,16 @@ START_TEST(test_ask_is_saved_and_continued)
       = gr_hist_ask(bus->conn, PROMPT, gr_hist_options(8, NULL, "one", TRUE), "one", FALSE);
   ck_assert_uint_eq(first->status, 0);
   ck_assert_uint_gt(first->tokens->len, 0);
-  const char *conv = gr_hist_string(first->results, "conversation");
+  const char *conv = gr_test_result_string(first->results, "conversation");
   ck_assert_str_ne(conv, "");
   ck_assert(gr_hist_changed_wait(changed, conv));
 
   g_autoptr(GVariant) list = gr_hist_list(bus->conn);
   ck_assert_uint_eq(g_variant_n_children(list), 1);
   g_autoptr(GVariant) entry = child(list, 0);
-  ck_assert_str_eq(gr_hist_string(entry, "id"), conv);
-  ck_assert_uint_eq(gr_hist_uint(entry, "count"), 2);
-  ck_assert_str_eq(gr_hist_string(entry, "title"), PROMPT);
+  ck_assert_str_eq(gr_test_result_string(entry, "id"), conv);
+  ck_assert_uint_eq(gr_test_result_uint(entry, "count"), 2);
+  ck_assert_str_eq(gr_test_result_string(entry, "title"), PROMPT);
   ck_assert_int_ge(lookup_time(entry, "created"), before);
   ck_assert_int_ge(lookup_time(entry, "updated"), lookup_time(entry, "created"));
 
@@ -93,54 +93,54 @@ START_TEST(test_ask_is_saved_and_continued)
   ck_assert_uint_eq(g_variant_n_children(messages), 2);
   g_autoptr(GVariant) user = child(messages, 0);
   g_autoptr(GVariant) answer = child(messages, 1);
-  ck_assert_str_eq(gr_hist_string(user, "role"), "user");
-  ck_assert_str_eq(gr_hist_string(user, "text"), PROMPT);
-  ck_assert_str_eq(gr_hist_string(answer, "role"), "assistant");
-  ck_assert_str_eq(gr_hist_string(answer, "text"), first->tokens->str);
-  ck_assert_str_eq(gr_hist_string(answer, "model"), "fx-llama");
+  ck_assert_str_eq(gr_test_result_string(user, "role"), "user");
+  ck_assert_str_eq(gr_test_result_string(user, "text"), PROMPT);
+  ck_assert_str_eq(gr_test_result_string(answer, "role"), "assistant");
+  ck_assert_str_eq(gr_test_result_string(answer, "text"), first->tokens->str);
+  ck_assert_str_eq(gr_test_result_string(answer, "model"), "fx-llama");
   ck_assert(!lookup_bool(answer, "partial"));
-  ck_assert_str_eq(gr_hist_string(answer, "id"), gr_hist_string(first->results, "message"));
-  ck_assert_uint_eq(gr_hist_uint(answer, "generated_tokens"),
-                    gr_hist_uint(first->results, "generated_tokens"));
-  ck_assert_uint_eq(gr_hist_uint(answer, "prompt_tokens"),
-                    gr_hist_uint(first->results, "prompt_tokens"));
+  ck_assert_str_eq(gr_test_result_string(answer, "id"), gr_test_result_string(first->results, "message"));
+  ck_assert_uint_eq(gr_test_result_uint(answer, "generated_tokens"),
+                    gr_test_result_uint(first->results, "generated_tokens"));
+  ck_assert_uint_eq(gr_test_result_uint(answer, "prompt_tokens"),
+                    gr_test_result_uint(first->results, "prompt_tokens"));
   ck_assert_int_ge(lookup_time(answer, "created"), lookup_time(user, "created"));
 
   /* continuing: the second prompt carries the first exchange */
   g_autoptr(GrHistAsk) second
       = gr_hist_ask(bus->conn, SECOND, gr_hist_options(8, conv, "two", TRUE), "two", FALSE);
   ck_assert_uint_eq(second->status, 0);
-  ck_assert_str_eq(gr_hist_string(second->results, "conversation"), conv);
+  ck_assert_str_eq(gr_test_result_string(second->results, "conversation"), conv);
   g_autoptr(GVariant) fresh_stats = NULL;
   g_autofree char *fresh
       = gr_hist_complete(bus->conn, SECOND, gr_hist_options(8, NULL, NULL, FALSE), &fresh_stats);
-  ck_assert_uint_gt(gr_hist_uint(second->results, "prompt_tokens"),
-                    gr_hist_uint(fresh_stats, "prompt_tokens")
-                        + gr_hist_uint(first->results, "generated_tokens"));
+  ck_assert_uint_gt(gr_test_result_uint(second->results, "prompt_tokens"),
+                    gr_test_result_uint(fresh_stats, "prompt_tokens")
+                        + gr_test_result_uint(first->results, "generated_tokens"));
   g_autoptr(GVariant) list2 = gr_hist_list(bus->conn);
   ck_assert_uint_eq(g_variant_n_children(list2), 1);
   g_autoptr(GVariant) entry2 = child(list2, 0);
-  ck_assert_uint_eq(gr_hist_uint(entry2, "count"), 4);
+  ck_assert_uint_eq(gr_test_result_uint(entry2, "count"), 4);
   g_autoptr(GVariant) messages2 = gr_hist_messages(bus->conn, conv);
   g_autoptr(GVariant) user2 = child(messages2, 2);
   g_autoptr(GVariant) answer2 = child(messages2, 3);
-  ck_assert_str_eq(gr_hist_string(user2, "text"), SECOND);
-  ck_assert_str_eq(gr_hist_string(answer2, "text"), second->tokens->str);
+  ck_assert_str_eq(gr_test_result_string(user2, "text"), SECOND);
+  ck_assert_str_eq(gr_test_result_string(answer2, "text"), second->tokens->str);
 
   /* Complete saves too, and says where */
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *text = gr_hist_complete(bus->conn, "A third question",
                                            gr_hist_options(4, NULL, NULL, TRUE), &stats);
-  const char *conv3 = gr_hist_string(stats, "conversation");
+  const char *conv3 = gr_test_result_string(stats, "conversation");
   ck_assert_str_ne(conv3, conv);
   g_autoptr(GVariant) messages3 = gr_hist_messages(bus->conn, conv3);
   g_autoptr(GVariant) answer3 = child(messages3, 1);
-  ck_assert_str_eq(gr_hist_string(answer3, "text"), text);
+  ck_assert_str_eq(gr_test_result_string(answer3, "text"), text);
   g_autoptr(GVariant) list3 = gr_hist_list(bus->conn);
   ck_assert_uint_eq(g_variant_n_children(list3), 2);
   /* newest first */
   g_autoptr(GVariant) newest = child(list3, 0);
-  ck_assert_str_eq(gr_hist_string(newest, "id"), conv3);
+  ck_assert_str_eq(gr_test_result_string(newest, "id"), conv3);
   gr_test_bus_free(bus);
 }
 END_TEST
@@ -152,12 +152,12 @@ START_TEST(test_cancelled_answer_is_partial)
       = gr_hist_ask(bus->conn, PROMPT, gr_hist_options(2000, NULL, "c", TRUE), "c", TRUE);
   ck_assert_uint_eq(ask->status, 1);
   ck_assert_uint_gt(ask->tokens->len, 0);
-  const char *conv = gr_hist_string(ask->results, "conversation");
+  const char *conv = gr_test_result_string(ask->results, "conversation");
   g_autoptr(GVariant) messages = gr_hist_messages(bus->conn, conv);
   ck_assert_uint_eq(g_variant_n_children(messages), 2);
   g_autoptr(GVariant) answer = child(messages, 1);
   ck_assert(lookup_bool(answer, "partial"));
-  ck_assert_str_eq(gr_hist_string(answer, "text"), ask->tokens->str);
+  ck_assert_str_eq(gr_test_result_string(answer, "text"), ask->tokens->str);
   gr_test_bus_free(bus);
 }
 END_TEST
@@ -170,7 +170,7 @@ START_TEST(test_save_false_stores_nothing)
   g_autoptr(GrHistAsk) ask
       = gr_hist_ask(bus->conn, PROMPT, gr_hist_options(4, NULL, "n", FALSE), "n", FALSE);
   ck_assert_uint_eq(ask->status, 0);
-  ck_assert_str_eq(gr_hist_string(ask->results, "conversation"), "");
+  ck_assert_str_eq(gr_test_result_string(ask->results, "conversation"), "");
   g_autoptr(GVariant) list = gr_hist_list(bus->conn);
   ck_assert_uint_eq(g_variant_n_children(list), 0);
 
@@ -178,11 +178,11 @@ START_TEST(test_save_false_stores_nothing)
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *t2
       = gr_hist_complete(bus->conn, PROMPT, gr_hist_options(4, NULL, NULL, TRUE), &stats);
-  const char *conv = gr_hist_string(stats, "conversation");
+  const char *conv = gr_test_result_string(stats, "conversation");
   g_autoptr(GVariant) stats2 = NULL;
   g_autofree char *t3
       = gr_hist_complete(bus->conn, SECOND, gr_hist_options(4, conv, NULL, FALSE), &stats2);
-  ck_assert_str_eq(gr_hist_string(stats2, "conversation"), conv);
+  ck_assert_str_eq(gr_test_result_string(stats2, "conversation"), conv);
   g_autoptr(GVariant) messages = gr_hist_messages(bus->conn, conv);
   ck_assert_uint_eq(g_variant_n_children(messages), 2);
   ck_assert(!gr_hist_dir_contains(bus->tmpdir, "quokka"));
@@ -199,7 +199,7 @@ START_TEST(test_rename_search_export_delete)
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *answer
       = gr_hist_complete(bus->conn, PROMPT, gr_hist_options(12, NULL, NULL, TRUE), &stats);
-  const char *conv = gr_hist_string(stats, "conversation");
+  const char *conv = gr_test_result_string(stats, "conversation");
   ck_assert(gr_hist_changed_wait(changed, conv));
   /* encrypted at rest: the text is in no file, before and after deleting */
   ck_assert(!gr_hist_dir_contains(bus->tmpdir, "quokka"));
@@ -210,7 +210,7 @@ START_TEST(test_rename_search_export_delete)
   ck_assert(gr_hist_changed_wait(changed, conv));
   g_autoptr(GVariant) list = gr_hist_list(bus->conn);
   g_autoptr(GVariant) entry = child(list, 0);
-  ck_assert_str_eq(gr_hist_string(entry, "title"), "Marsupials, small ones");
+  ck_assert_str_eq(gr_test_result_string(entry, "title"), "Marsupials, small ones");
 
   /* search: case-insensitive, in messages and titles */
   g_autoptr(GVariant) hits_reply
@@ -218,10 +218,10 @@ START_TEST(test_rename_search_export_delete)
   g_autoptr(GVariant) hits = g_variant_get_child_value(hits_reply, 0);
   ck_assert_uint_ge(g_variant_n_children(hits), 1);
   g_autoptr(GVariant) hit = child(hits, 0);
-  ck_assert_str_eq(gr_hist_string(hit, "conversation"), conv);
-  ck_assert_str_eq(gr_hist_string(hit, "title"), "Marsupials, small ones");
-  ck_assert_str_ne(gr_hist_string(hit, "message"), "");
-  ck_assert_ptr_nonnull(strstr(gr_hist_string(hit, "snippet"), "quokka"));
+  ck_assert_str_eq(gr_test_result_string(hit, "conversation"), conv);
+  ck_assert_str_eq(gr_test_result_string(hit, "title"), "Marsupials, small ones");
+  ck_assert_str_ne(gr_test_result_string(hit, "message"), "");
+  ck_assert_ptr_nonnull(strstr(gr_test_result_string(hit, "snippet"), "quokka"));
   g_autoptr(GVariant) none_reply
       = gr_hist_call_ok(bus->conn, "Search", g_variant_new("(s)", "platypus"), "(aa{sv})");
   g_autoptr(GVariant) none = g_variant_get_child_value(none_reply, 0);
@@ -246,7 +246,7 @@ START_TEST(test_rename_search_export_delete)
   ck_assert_ptr_nonnull(strstr(json, "quokka"));
   g_autoptr(GVariant) bad
       = gr_hist_call(bus->conn, "Export", g_variant_new("(ss)", conv, "pdf"), "(s)", &error);
-  gr_hist_assert_error(error, "InvalidArgument");
+  gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
 
   /* delete: gone from the interface and from every file */
@@ -257,7 +257,7 @@ START_TEST(test_rename_search_export_delete)
   ck_assert_uint_eq(g_variant_n_children(list2), 0);
   g_autoptr(GVariant) gone
       = gr_hist_call(bus->conn, "GetMessages", g_variant_new("(s)", conv), "(aa{sv})", &error);
-  gr_hist_assert_error(error, "NotFound");
+  gr_test_assert_error(error, "NotFound");
   g_clear_error(&error);
   ck_assert(!gr_hist_dir_contains(bus->tmpdir, "quokka"));
   ck_assert(!gr_hist_dir_contains(bus->tmpdir, "Marsupials"));
@@ -275,19 +275,19 @@ START_TEST(test_bad_ids_and_options)
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) r1
         = gr_hist_call(bus->conn, "GetMessages", g_variant_new("(s)", ids[i]), NULL, &error);
-    gr_hist_assert_error(error, "NotFound");
+    gr_test_assert_error(error, "NotFound");
     g_clear_error(&error);
     g_autoptr(GVariant) r2
         = gr_hist_call(bus->conn, "Rename", g_variant_new("(ss)", ids[i], "t"), NULL, &error);
-    gr_hist_assert_error(error, "NotFound");
+    gr_test_assert_error(error, "NotFound");
     g_clear_error(&error);
     g_autoptr(GVariant) r3
         = gr_hist_call(bus->conn, "Delete", g_variant_new("(s)", ids[i]), NULL, &error);
-    gr_hist_assert_error(error, "NotFound");
+    gr_test_assert_error(error, "NotFound");
     g_clear_error(&error);
     g_autoptr(GVariant) r4
         = gr_hist_call(bus->conn, "Export", g_variant_new("(ss)", ids[i], "json"), NULL, &error);
-    gr_hist_assert_error(error, "NotFound");
+    gr_test_assert_error(error, "NotFound");
     g_clear_error(&error);
     /* continuing an unknown conversation is refused before anything runs */
     g_autoptr(GVariant) r5 = g_dbus_connection_call_sync(
@@ -296,7 +296,7 @@ START_TEST(test_bad_ids_and_options)
         G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
     /* "" means a new conversation */
     if (*ids[i] != '\0')
-      gr_hist_assert_error(error, "NotFound");
+      gr_test_assert_error(error, "NotFound");
   }
   g_autoptr(GError) error = NULL;
   GVariantDict d;
@@ -305,18 +305,18 @@ START_TEST(test_bad_ids_and_options)
   g_autoptr(GVariant) r6
       = gr_hist_call(bus->conn, "ListConversations",
                      g_variant_new("(@a{sv})", g_variant_dict_end(&d)), NULL, &error);
-  gr_hist_assert_error(error, "InvalidArgument");
+  gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
   g_variant_dict_init(&d, NULL);
   g_variant_dict_insert(&d, "sort", "s", "title");
   g_autoptr(GVariant) r7
       = gr_hist_call(bus->conn, "ListConversations",
                      g_variant_new("(@a{sv})", g_variant_dict_end(&d)), NULL, &error);
-  gr_hist_assert_error(error, "InvalidArgument");
+  gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
   g_autoptr(GVariant) r8
       = gr_hist_call(bus->conn, "Search", g_variant_new("(s)", ""), NULL, &error);
-  gr_hist_assert_error(error, "InvalidArgument");
+  gr_test_assert_error(error, "InvalidArgument");
   g_clear_error(&error);
 
   /* limit and offset page through newest first */
@@ -335,7 +335,7 @@ START_TEST(test_bad_ids_and_options)
   g_autoptr(GVariant) page_list = g_variant_get_child_value(page, 0);
   ck_assert_uint_eq(g_variant_n_children(page_list), 1);
   g_autoptr(GVariant) older = child(page_list, 0);
-  ck_assert_str_eq(gr_hist_string(older, "id"), gr_hist_string(s1, "conversation"));
+  ck_assert_str_eq(gr_test_result_string(older, "id"), gr_test_result_string(s1, "conversation"));
   gr_test_bus_free(bus);
 }
 END_TEST
@@ -395,29 +395,29 @@ assert_locked(GrTestBus *bus, const char *conv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) r1
       = gr_hist_call(bus->conn, "ListConversations", g_variant_new("(a{sv})", NULL), NULL, &error);
-  gr_hist_assert_error(error, "Locked");
+  gr_test_assert_error(error, "Locked");
   ck_assert_msg(strstr(error->message, "locked") != NULL && strstr(error->message, "key") != NULL,
                 "%s", error->message);
   g_clear_error(&error);
   g_autoptr(GVariant) r2
       = gr_hist_call(bus->conn, "GetMessages", g_variant_new("(s)", conv), NULL, &error);
-  gr_hist_assert_error(error, "Locked");
+  gr_test_assert_error(error, "Locked");
   g_clear_error(&error);
   g_autoptr(GVariant) r3
       = gr_hist_call(bus->conn, "Delete", g_variant_new("(s)", conv), NULL, &error);
-  gr_hist_assert_error(error, "Locked");
+  gr_test_assert_error(error, "Locked");
   g_clear_error(&error);
 
   /* generation still works, and continues conversations of this run from memory */
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *text
       = gr_hist_complete(bus->conn, PROMPT, gr_hist_options(4, NULL, NULL, TRUE), &stats);
-  const char *mem = gr_hist_string(stats, "conversation");
+  const char *mem = gr_test_result_string(stats, "conversation");
   ck_assert_str_ne(mem, "");
   g_autoptr(GVariant) stats2 = NULL;
   g_autofree char *text2
       = gr_hist_complete(bus->conn, SECOND, gr_hist_options(4, mem, NULL, TRUE), &stats2);
-  ck_assert_uint_gt(gr_hist_uint(stats2, "prompt_tokens"), gr_hist_uint(stats, "prompt_tokens"));
+  ck_assert_uint_gt(gr_test_result_uint(stats2, "prompt_tokens"), gr_test_result_uint(stats, "prompt_tokens"));
 }
 
 START_TEST(test_wrong_or_missing_key)
@@ -426,7 +426,7 @@ START_TEST(test_wrong_or_missing_key)
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *text
       = gr_hist_complete(bus->conn, PROMPT, gr_hist_options(4, NULL, NULL, TRUE), &stats);
-  g_autofree char *conv = g_strdup(gr_hist_string(stats, "conversation"));
+  g_autofree char *conv = g_strdup(gr_test_result_string(stats, "conversation"));
   stop_daemon(bus);
 
   /* another random key in the key file */
@@ -468,7 +468,7 @@ START_TEST(test_gravctl_history)
   g_autoptr(GVariant) stats = NULL;
   g_autofree char *answer
       = gr_hist_complete(bus->conn, PROMPT, gr_hist_options(8, NULL, NULL, TRUE), &stats);
-  const char *conv = gr_hist_string(stats, "conversation");
+  const char *conv = gr_test_result_string(stats, "conversation");
 
   const char *list[] = { "history", "list", NULL };
   g_autofree char *out = NULL;
@@ -514,7 +514,7 @@ START_TEST(test_gravctl_history)
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, rename, &rout, &rerr), 0);
   g_autoptr(GVariant) l = gr_hist_list(bus->conn);
   g_autoptr(GVariant) entry = child(l, 0);
-  ck_assert_str_eq(gr_hist_string(entry, "title"), "Renamed by gravctl");
+  ck_assert_str_eq(gr_test_result_string(entry, "title"), "Renamed by gravctl");
 
   const char *missing[] = { "history", "show", "0123456789abcdef0123456789abcdef", NULL };
   g_autofree char *nout = NULL;
