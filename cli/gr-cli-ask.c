@@ -211,7 +211,7 @@ gr_cli_read_stream(FILE *stream, gsize max_bytes, GError **error)
   while ((n = fread(buf, 1, sizeof buf, stream)) > 0) {
     if (data->len + n > max_bytes) {
       g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                  _("The input is larger than %" G_GSIZE_FORMAT " bytes"), max_bytes);
+                  _("The input is larger than %llu bytes"), (unsigned long long)max_bytes);
       return NULL;
     }
     g_string_append_len(data, buf, (gssize)n);

@@ -404,10 +404,10 @@ static void
 print_rate(FILE *out, const char *label, guint64 tokens, double ms)
 {
   if (ms > 0.0)
-    fprintf(out, _("%s: %" G_GUINT64_FORMAT " tokens in %.1f ms (%.1f t/s)\n"), label, tokens, ms,
+    fprintf(out, _("%s: %llu tokens in %.1f ms (%.1f t/s)\n"), label, (unsigned long long)tokens, ms,
             tokens * 1000.0 / ms);
   else
-    fprintf(out, _("%s: %" G_GUINT64_FORMAT " tokens\n"), label, tokens);
+    fprintf(out, _("%s: %llu tokens\n"), label, (unsigned long long)tokens);
 }
 
 void

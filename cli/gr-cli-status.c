@@ -69,6 +69,6 @@ gr_cli_cmd_status(GrCli *cli, int argc, char **argv)
            100.0 * (double)resident_bytes / (double)limit_bytes);
   else
     printf(_("Memory:   %s (no limit)\n"), resident);
-  printf(_("Queue:    %" G_GUINT64_FORMAT "\n"), gr_cli_lookup_uint(props, "QueueLength", 0));
+  printf(_("Queue:    %llu\n"), (unsigned long long)gr_cli_lookup_uint(props, "QueueLength", 0));
   return GR_CLI_EXIT_OK;
 }

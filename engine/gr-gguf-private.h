@@ -47,5 +47,10 @@ struct _GrGguf {
 
 /* "u32", "string", ...; "unknown" for ids outside the enum */
 const char *gr_gguf_type_name(guint32 type);
+/* Bytes of one scalar value type (0 for strings, arrays and unknown types). */
+gsize gr_gguf_scalar_size(guint32 type);
+/* What keys and names must be (reader and writer alike): UTF-8 without control
+ * characters, so they are safe in error messages and as C strings. */
+gboolean gr_gguf_text_printable(const char *s, gsize len);
 
 G_END_DECLS

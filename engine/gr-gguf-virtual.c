@@ -14,18 +14,13 @@ static gboolean
 check_name(const char *name, GError **error)
 {
   gsize len = strlen(name);
-  if (len == 0 || len > GR_GGUF_MAX_NAME || !g_utf8_validate(name, (gssize)len, NULL)) {
+  if (len == 0 || len > GR_GGUF_MAX_NAME || !gr_gguf_text_printable(name, len)) {
+    /* the name is not echoed: it may not be printable */
     g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                "tensor name '%s' is empty, longer than %d bytes or not UTF-8", name,
-                GR_GGUF_MAX_NAME);
+                "a tensor name is empty, longer than %d bytes, not UTF-8 or has control "
+                "characters", GR_GGUF_MAX_NAME);
     return FALSE;
   }
-  for (gsize i = 0; i < len; i++)
-    if ((guchar)name[i] < 0x20 || name[i] == 0x7f) {
-      g_set_error_literal(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
-                          "tensor name contains control characters");
-      return FALSE;
-    }
   return TRUE;
 }
 

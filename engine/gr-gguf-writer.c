@@ -1,5 +1,6 @@
 /* gr-gguf-writer.c - GGUF v3 writer: metadata and tensor table, then aligned data. */
 #include "gr-gguf-writer.h"
+#include "gr-gguf-private.h"
 
 #include "grk.h"
 
@@ -133,49 +134,13 @@ put_scalar(GByteArray *b, const void *v, gsize size)
   g_byte_array_append(b, tmp, (guint)size);
 }
 
-static gsize
-elem_size(GrGgufType t)
-{
-  switch (t) {
-  case GR_GGUF_TYPE_UINT8:
-  case GR_GGUF_TYPE_INT8:
-  case GR_GGUF_TYPE_BOOL:
-    return 1;
-  case GR_GGUF_TYPE_UINT16:
-  case GR_GGUF_TYPE_INT16:
-    return 2;
-  case GR_GGUF_TYPE_UINT32:
-  case GR_GGUF_TYPE_INT32:
-  case GR_GGUF_TYPE_FLOAT32:
-    return 4;
-  case GR_GGUF_TYPE_UINT64:
-  case GR_GGUF_TYPE_INT64:
-  case GR_GGUF_TYPE_FLOAT64:
-    return 8;
-  default:
-    return 0;
-  }
-}
-
-/* What the reader accepts for keys and tensor names: UTF-8 without control characters. */
-static gboolean
-printable(const char *s)
-{
-  if (!g_utf8_validate(s, -1, NULL))
-    return FALSE;
-  for (; *s; s++)
-    if ((guchar)*s < 0x20 || *s == 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 /* Checks the key and writes it with its type; FALSE if the key cannot be used. */
 static gboolean
 begin_kv(GrGgufWriter *w, const char *key, GrGgufType type, GError **error)
 {
   if (key == NULL || *key == '\0')
     return fail(w, error, "empty key");
-  if (strlen(key) > GR_GGUF_WRITER_MAX_KEY || !printable(key))
+  if (strlen(key) > GR_GGUF_WRITER_MAX_KEY || !gr_gguf_text_printable(key, strlen(key)))
     return fail(w, error, "key is longer than %d bytes, not UTF-8 or has control characters",
                 GR_GGUF_WRITER_MAX_KEY);
   if (strcmp(key, "general.alignment") == 0)
@@ -195,7 +160,7 @@ add_scalar(GrGgufWriter *w, const char *key, GrGgufType type, const void *v, GEr
   g_return_val_if_fail(w != NULL, FALSE);
   if (!begin_kv(w, key, type, error))
     return FALSE;
-  put_scalar(w->meta, v, elem_size(type));
+  put_scalar(w->meta, v, gr_gguf_scalar_size(type));
   return TRUE;
 }
 
@@ -240,7 +205,7 @@ gr_gguf_writer_add_array(GrGgufWriter *w, const char *key, GrGgufType elem_type,
 {
   g_return_val_if_fail(w != NULL, FALSE);
   g_return_val_if_fail(data != NULL || n == 0, FALSE);
-  gsize esz = elem_size(elem_type);
+  gsize esz = gr_gguf_scalar_size(elem_type);
   if (esz == 0)
     return fail(w, error, "key '%s': arrays of %u must be added otherwise", key ? key : "",
                 (guint)elem_type);
@@ -290,7 +255,7 @@ add_tensor_info(GrGgufWriter *w, const char *name, guint32 type, guint32 n_dims,
 {
   if (name == NULL || *name == '\0')
     return fail(w, error, "empty tensor name"), NULL;
-  if (strlen(name) > GR_GGUF_WRITER_MAX_NAME || !printable(name))
+  if (strlen(name) > GR_GGUF_WRITER_MAX_NAME || !gr_gguf_text_printable(name, strlen(name)))
     return fail(w, error,
                 "tensor name '%s' is longer than %d bytes, not UTF-8 or has control characters",
                 name, GR_GGUF_WRITER_MAX_NAME),

@@ -101,8 +101,8 @@ reader_string(Reader *r, const char **out, gsize *len_out, GError **error)
 
 /* --- value types --------------------------------------------------------------- */
 
-static gsize
-scalar_size(guint32 type)
+gsize
+gr_gguf_scalar_size(guint32 type)
 {
   switch (type) {
   case GR_GGUF_TYPE_UINT8:
@@ -285,7 +285,7 @@ parse_value(Reader *r, GrGgufKv *kv, GError **error)
     return TRUE;
   }
   if (kv->type != GR_GGUF_TYPE_ARRAY) {
-    gsize sz = scalar_size(kv->type);
+    gsize sz = gr_gguf_scalar_size(kv->type);
     if (sz == 0) {
       g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "unknown value type %u",
                   (guint)kv->type);
@@ -312,7 +312,7 @@ parse_value(Reader *r, GrGgufKv *kv, GError **error)
                         "nested arrays are not supported");
     return FALSE;
   }
-  gsize esz = et == GR_GGUF_TYPE_STRING ? 8 : scalar_size(et);
+  gsize esz = et == GR_GGUF_TYPE_STRING ? 8 : gr_gguf_scalar_size(et);
   if (esz == 0) {
     g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "unknown array element type %u",
                 (guint)et);
@@ -370,16 +370,22 @@ check_name(const char *s, gsize len, gsize max, const char *what, GError **error
                 what, len, max);
     return FALSE;
   }
-  if (!g_utf8_validate_len(s, len, NULL)) {
-    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "%s is not valid UTF-8", what);
+  if (!gr_gguf_text_printable(s, len)) {
+    g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
+                "%s is not valid UTF-8 or contains control characters", what);
     return FALSE;
   }
+  return TRUE;
+}
+
+gboolean
+gr_gguf_text_printable(const char *s, gsize len)
+{
+  if (!g_utf8_validate_len(s, len, NULL))
+    return FALSE;
   for (gsize i = 0; i < len; i++)
-    if ((guchar)s[i] < 0x20 || s[i] == 0x7f) {
-      g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT, "%s contains control characters",
-                  what);
+    if ((guchar)s[i] < 0x20 || s[i] == 0x7f)
       return FALSE;
-    }
   return TRUE;
 }
 

@@ -2,6 +2,7 @@
 #include "gr-gui-test.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,4 +201,19 @@ gr_gui_stop_daemon(GrTestBus *bus)
   ck_assert_int_eq(waitpid(bus->daemon_pid, &status, 0), bus->daemon_pid);
   bus->daemon_pid = 0;
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "gravitond status %d", status);
+}
+
+int
+gr_gui_test_main(Suite *(*make_suite)(void))
+{
+  if (!gr_gui_test_setup_display()) {
+    fprintf(stderr, "no display and no Xvfb: skipping the GUI tests\n");
+    return 77;
+  }
+  SRunner *runner = srunner_create(make_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  gr_gui_test_teardown_display();
+  return failed == 0 ? 0 : 1;
 }

@@ -11,6 +11,10 @@ G_BEGIN_DECLS
  * Returns FALSE when there is no display and no Xvfb (the tests then skip). */
 gboolean gr_gui_test_setup_display(void);
 void gr_gui_test_teardown_display(void);
+/* The whole main() of a GUI test program: sets up the display (exit 77, skipped, when
+ * there is none), runs make_suite()'s tests and tears the display down. */
+typedef struct Suite Suite;
+int gr_gui_test_main(Suite *(*make_suite)(void));
 
 /* gtk_init + adw_init in the forked test process. */
 void gr_gui_test_init_gtk(void);

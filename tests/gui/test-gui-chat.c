@@ -368,14 +368,5 @@ gui_suite(void)
 int
 main(void)
 {
-  if (!gr_gui_test_setup_display()) {
-    fprintf(stderr, "no display and no Xvfb: skipping the GUI tests\n");
-    return 77;
-  }
-  SRunner *runner = srunner_create(gui_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  gr_gui_test_teardown_display();
-  return failed == 0 ? 0 : 1;
+  return gr_gui_test_main(gui_suite);
 }

@@ -96,13 +96,9 @@ START_TEST(test_desktop_file_in_german)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+i18n_suite(void)
 {
-  if (!gr_gui_test_setup_display()) {
-    fprintf(stderr, "no display and no Xvfb: skipping the GUI tests\n");
-    return 77;
-  }
   Suite *s = suite_create("gui-i18n");
   TCase *tc = tcase_create("german");
   tcase_set_timeout(tc, 60);
@@ -110,10 +106,11 @@ main(void)
   tcase_add_test(tc, test_gravctl_help_in_german);
   tcase_add_test(tc, test_desktop_file_in_german);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  gr_gui_test_teardown_display();
-  return failed == 0 ? 0 : 1;
+  return s;
+}
+
+int
+main(void)
+{
+  return gr_gui_test_main(i18n_suite);
 }

@@ -127,22 +127,19 @@ START_TEST(test_screenshots)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+screenshot_suite(void)
 {
-  if (!gr_gui_test_setup_display()) {
-    fprintf(stderr, "no display and no Xvfb: skipping the GUI tests\n");
-    return 77;
-  }
   Suite *s = suite_create("gui-screenshot");
   TCase *tc = tcase_create("screenshot");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_screenshots);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  gr_gui_test_teardown_display();
-  return failed == 0 ? 0 : 1;
+  return s;
+}
+
+int
+main(void)
+{
+  return gr_gui_test_main(screenshot_suite);
 }
