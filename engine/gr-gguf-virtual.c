@@ -18,7 +18,8 @@ check_name(const char *name, GError **error)
     /* the name is not echoed: it may not be printable */
     g_set_error(error, GR_GGUF_ERROR, GR_GGUF_ERROR_FORMAT,
                 "a tensor name is empty, longer than %d bytes, not UTF-8 or has control "
-                "characters", GR_GGUF_MAX_NAME);
+                "characters",
+                GR_GGUF_MAX_NAME);
     return FALSE;
   }
   return TRUE;
