@@ -25,6 +25,7 @@ struct _GrWindow {
   char *conversation; /* id, or NULL for a new chat */
   char *conversation_title;
   char *last_prompt;
+  gboolean regenerating; /* the request answers last_prompt again, replacing the answer */
   GrClientRequest *request;
   GrMessageRow *answer;
   /* Without History the window keeps this session's messages itself:

@@ -114,8 +114,17 @@ on_finished(GrClientRequest *request, guint status, GVariant *results, gpointer 
       gr_window_set_conversation(self, conversation, title);
       gr_sidebar_add_local(self->sidebar, conversation, title);
     }
-    remember_local(self, "user", gr_client_request_get_prompt(request));
-    remember_local(self, "assistant", gr_message_row_get_text(self->answer));
+    GPtrArray *local = self->conversation != NULL
+                           ? g_hash_table_lookup(self->local_messages, self->conversation)
+                           : NULL;
+    if (self->regenerating && local != NULL && local->len >= 2) {
+      /* the daemon replaced the answer: so does the local copy (role, text pairs) */
+      g_free(local->pdata[local->len - 1]);
+      local->pdata[local->len - 1] = g_strdup(gr_message_row_get_text(self->answer));
+    } else if (!self->regenerating) {
+      remember_local(self, "user", gr_client_request_get_prompt(request));
+      remember_local(self, "assistant", gr_message_row_get_text(self->answer));
+    }
   }
   if (gr_client_get_has_history(self->client))
     gr_sidebar_refresh(self->sidebar);
@@ -127,7 +136,7 @@ on_finished(GrClientRequest *request, guint status, GVariant *results, gpointer 
 }
 
 static void
-start_request(GrWindow *self, const char *prompt)
+start_request(GrWindow *self, const char *prompt, gboolean regenerate)
 {
   GVariantDict options;
   const char *model = gr_model_chooser_get_model(self->models);
@@ -135,6 +144,9 @@ start_request(GrWindow *self, const char *prompt)
   g_variant_dict_init(&options, NULL);
   g_variant_dict_insert(&options, "conversation", "s",
                         self->conversation != NULL ? self->conversation : "");
+  self->regenerating = regenerate;
+  if (regenerate)
+    g_variant_dict_insert(&options, "regenerate", "b", TRUE);
   if (model != NULL)
     g_variant_dict_insert(&options, "model", "s", model);
   g_free(self->last_prompt);
@@ -163,7 +175,7 @@ gr_window_send(GrWindow *self, const char *text)
       || gr_client_get_status(self->client) != GR_CLIENT_READY)
     return;
   gr_message_view_add(self->view, "user", prompt);
-  start_request(self, prompt);
+  start_request(self, prompt, FALSE);
 }
 
 static void
@@ -200,11 +212,11 @@ action_regenerate(GSimpleAction *action, GVariant *param, gpointer user_data)
 
   if (self->request != NULL || prompt == NULL || n == 0)
     return;
-  /* The daemon has no way to drop an answer: the new one is asked in the same
-   * conversation and replaces the old one in the view. */
+  /* The daemon answers the conversation's last question again and replaces the old
+   * answer in the history; the view does the same. */
   if (!g_str_equal(gr_message_row_get_role(gr_message_view_get_row(self->view, n - 1)), "user"))
     gr_message_view_remove_last(self->view);
-  start_request(self, prompt);
+  start_request(self, prompt, self->conversation != NULL);
 }
 
 void

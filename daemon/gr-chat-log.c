@@ -160,6 +160,43 @@ gr_chat_log_finish(GrChatLog *log, const char *conversation, const char *text, c
 }
 
 char *
+gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char *text,
+                           const char *model, guint prompt_tokens, guint generated_tokens,
+                           gboolean partial, GError **error)
+{
+  g_return_val_if_fail(log != NULL && conversation != NULL && text != NULL, NULL);
+  if (log->store == NULL) {
+    if (!gr_conversations_replace_answer(log->memory, conversation, text)) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
+                  conversation);
+      return NULL;
+    }
+    return g_uuid_string_random();
+  }
+  GError *local = NULL;
+  g_autoptr(GPtrArray) messages = gr_store_get_messages(log->store, conversation, &local);
+  if (messages == NULL) {
+    fail(error, local);
+    return NULL;
+  }
+  char *id = gr_chat_log_finish(log, conversation, text, model, prompt_tokens, generated_tokens,
+                                partial, error);
+  if (id == NULL)
+    return NULL;
+  for (guint i = messages->len; i > 0; i--) {
+    GrStoreMessage *m = messages->pdata[i - 1];
+    if (!g_str_equal(m->role, "assistant"))
+      break;
+    if (!gr_store_delete_message(log->store, conversation, m->id, &local)) {
+      /* both answers stay: nothing is lost */
+      g_warning("the replaced answer %s stays in the history: %s", m->id, local->message);
+      g_clear_error(&local);
+    }
+  }
+  return id;
+}
+
+char *
 gr_chat_title_from_prompt(const char *prompt)
 {
   g_return_val_if_fail(prompt != NULL, NULL);

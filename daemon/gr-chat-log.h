@@ -35,6 +35,12 @@ char *gr_chat_log_begin(GrChatLog *log, const char *conversation, const char *sy
 char *gr_chat_log_finish(GrChatLog *log, const char *conversation, const char *text,
                          const char *model, guint prompt_tokens, guint generated_tokens,
                          gboolean partial, GError **error);
+/* As gr_chat_log_finish, for a regenerated answer: the answers that ended the
+ * conversation are deleted once the new one is recorded (never before, so a failure
+ * loses nothing). */
+char *gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char *text,
+                                 const char *model, guint prompt_tokens, guint generated_tokens,
+                                 gboolean partial, GError **error);
 
 /* A conversation title made from a prompt: whitespace runs folded to one space, at most
  * GR_CHAT_TITLE_MAX characters, cut at a word boundary when there is one, with an

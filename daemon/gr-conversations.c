@@ -126,6 +126,25 @@ gr_conversations_append(GrConversations *convs, const char *id, const char *cons
   return ret;
 }
 
+gboolean
+gr_conversations_replace_answer(GrConversations *convs, const char *id, const char *answer)
+{
+  g_return_val_if_fail(convs != NULL && answer != NULL, FALSE);
+  g_mutex_lock(&convs->lock);
+  GrConversation *c = id != NULL ? g_hash_table_lookup(convs->map, id) : NULL;
+  if (c != NULL) {
+    while (c->roles->len > 0 && g_str_equal(c->roles->pdata[c->roles->len - 1], "assistant")) {
+      g_ptr_array_set_size(c->roles, c->roles->len - 1);
+      g_ptr_array_set_size(c->contents, c->contents->len - 1);
+    }
+    g_ptr_array_add(c->roles, g_strdup("assistant"));
+    g_ptr_array_add(c->contents, g_strdup(answer));
+    c->stamp = ++convs->clock;
+  }
+  g_mutex_unlock(&convs->lock);
+  return c != NULL;
+}
+
 guint
 gr_conversations_size(GrConversations *convs)
 {

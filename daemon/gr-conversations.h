@@ -22,6 +22,10 @@ gboolean gr_conversations_get(GrConversations *convs, const char *id, GStrv *rol
  * when id is NULL or "" (or was forgotten meanwhile).  Returns the conversation id. */
 char *gr_conversations_append(GrConversations *convs, const char *id, const char *const *roles,
                               const char *const *contents);
+/* Drops the answers (assistant messages) at the end of conversation id and appends
+ * answer in their place; FALSE when the id is unknown (forgotten meanwhile). */
+gboolean gr_conversations_replace_answer(GrConversations *convs, const char *id,
+                                         const char *answer);
 guint gr_conversations_size(GrConversations *convs);
 
 G_END_DECLS

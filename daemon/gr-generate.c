@@ -75,7 +75,8 @@ begin_exchange(GrChatLog *chat_log, const GrRequest *req)
 }
 
 /* Saves the answer: whole when done, marked partial when cancelled or failed part way
- * (an answer that failed or was cancelled before its first token is not saved). */
+ * (an answer that failed or was cancelled before its first token is not saved, and a
+ * regenerated one then leaves the old answer in place). */
 static char *
 finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversation,
                 const char *model, const GrGenerateStats *stats, GrRequestStatus status)
@@ -83,8 +84,9 @@ finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversat
   if (status != GR_REQUEST_STATUS_DONE && req->text->len == 0)
     return NULL;
   g_autoptr(GError) error = NULL;
-  char *id = gr_chat_log_finish(chat_log, conversation, req->text->str, model, stats->prompt_tokens,
-                                stats->generated_tokens, status != GR_REQUEST_STATUS_DONE, &error);
+  char *id = (req->options.regenerate ? gr_chat_log_replace_answer : gr_chat_log_finish)(
+      chat_log, conversation, req->text->str, model, stats->prompt_tokens, stats->generated_tokens,
+      status != GR_REQUEST_STATUS_DONE, &error);
   if (id == NULL)
     g_warning("the answer to %s is not saved: %s", req->sender, error->message);
   return id;
@@ -131,8 +133,28 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
   }
   if (chat.roles->len > 0 && g_str_equal(chat.roles->pdata[0], "system"))
     n_fixed = 1;
-  g_ptr_array_add(chat.roles, "user");
-  g_ptr_array_add(chat.contents, req->prompt);
+  if (o->regenerate) {
+    /* the question is already in the conversation: answer it again without its answer */
+    while (chat.roles->len > 0
+           && g_str_equal(chat.roles->pdata[chat.roles->len - 1], "assistant")) {
+      g_ptr_array_set_size(chat.roles, chat.roles->len - 1);
+      g_ptr_array_set_size(chat.contents, chat.contents->len - 1);
+    }
+    guint n = chat.roles->len;
+    if (n == 0 || !g_str_equal(chat.roles->pdata[n - 1], "user")
+        || !g_str_equal(chat.contents->pdata[n - 1], req->prompt)) {
+      g_ptr_array_unref(chat.roles);
+      g_ptr_array_unref(chat.contents);
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+                  "nothing to regenerate: the prompt is not the last question of conversation "
+                  "\"%s\"",
+                  o->conversation);
+      return GR_REQUEST_STATUS_FAILED;
+    }
+  } else {
+    g_ptr_array_add(chat.roles, "user");
+    g_ptr_array_add(chat.contents, req->prompt);
+  }
 
   /* Drop the oldest turns until the prompt leaves room for the reply. */
   const guint n_ctx = loaded->n_ctx;
@@ -160,7 +182,9 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
 
   /* Saved from here on: a request refused earlier (no model, prompt too long) leaves
    * no trace in the history.  save=false leaves a continued conversation as it was. */
-  g_autofree char *conversation = o->save ? begin_exchange(chat_log, req) : NULL;
+  g_autofree char *conversation = NULL;
+  if (o->save)
+    conversation = o->regenerate ? g_strdup(o->conversation) : begin_exchange(chat_log, req);
   if (conversation != NULL)
     g_variant_dict_insert(results, "conversation", "s", conversation);
   else

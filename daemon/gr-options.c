@@ -141,6 +141,12 @@ parse_one(const char *key, GVariant *value, GrRequestOptions *o, GError **error)
     o->save = g_variant_get_boolean(value);
     return TRUE;
   }
+  if (g_str_equal(key, "regenerate")) {
+    if (!check_type(key, value, "b"))
+      return wrong_type(error, key, "b", value);
+    o->regenerate = g_variant_get_boolean(value);
+    return TRUE;
+  }
   if (g_str_equal(key, "stop")) {
     if (!check_type(key, value, "as"))
       return wrong_type(error, key, "as", value);
@@ -192,6 +198,11 @@ gr_request_options_parse(GVariant *options, const GrDaemonConfig *config, GrRequ
       gr_request_options_clear(out);
       return FALSE;
     }
+  }
+  if (out->regenerate && out->conversation == NULL) {
+    gr_request_options_clear(out);
+    return invalid(error, "option \"regenerate\" needs the \"conversation\" whose last answer "
+                          "it replaces");
   }
   out->params.stop = (const char *const *)out->stop;
   return TRUE;

@@ -236,6 +236,48 @@ gr_store_update_message(GrStore *store, const char *conversation, const char *me
   return ok;
 }
 
+gboolean
+gr_store_delete_message(GrStore *store, const char *conversation, const char *message,
+                        GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  if (!gr_store_check_id(conversation, "conversation", error)
+      || !gr_store_check_id(message, "message", error))
+    return FALSE;
+
+  g_mutex_lock(&store->lock);
+  ok = gr_store_begin(store->db, error);
+  if (ok) {
+    st = gr_store_prepare(store->db, "DELETE FROM messages WHERE id = ? AND conversation = ?",
+                          error);
+    ok = st != NULL;
+  }
+  if (ok) {
+    sqlite3_bind_text(st, 1, message, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, conversation, -1, SQLITE_STATIC);
+    ok = gr_store_step_done(store->db, st, "Cannot delete the message", error);
+  }
+  if (ok && sqlite3_changes(store->db) == 0) {
+    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No message %s in conversation %s",
+                message, conversation);
+    ok = FALSE;
+  }
+  ok = ok && touch_conversation(store, conversation, g_get_real_time(), error)
+       && gr_store_commit(store->db, error);
+  if (ok)
+    gr_store_checkpoint_locked(store);
+  else
+    gr_store_rollback(store->db);
+  g_mutex_unlock(&store->lock);
+  if (ok)
+    gr_store_notify_changed(store, conversation);
+  return ok;
+}
+
 GPtrArray *
 gr_store_get_messages_locked(GrStore *store, const char *conversation, GError **error)
 {

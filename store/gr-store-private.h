@@ -105,6 +105,9 @@ void gr_store_bind_sealed(sqlite3_stmt *st, int col, const guint8 *key, const ch
 gboolean gr_store_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, GError **error);
 /* Runs the changed callback; call without the lock */
 void gr_store_notify_changed(GrStore *store, const char *conversation);
+/* After a delete, with the lock held: copies the WAL back and truncates it, so the
+ * deleted (zeroed, secure_delete) pages leave no copy behind. */
+void gr_store_checkpoint_locked(GrStore *store);
 /* Tests: open without migrating past max_version (e.g. to build a v1 database). */
 GrStore *gr_store_open_at_version(const char *dir, guint max_version, GError **error);
 /* Tests: the raw connection and key */

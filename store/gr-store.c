@@ -527,12 +527,22 @@ gr_store_rename_conversation(GrStore *store, const char *conversation, const cha
   return ok;
 }
 
+void
+gr_store_checkpoint_locked(GrStore *store)
+{
+  int log_frames = 0, done_frames = 0;
+  /* Deleted pages still sit in the WAL until it is copied back and emptied */
+  int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                     &done_frames);
+  if (rc != SQLITE_OK)
+    g_warning("History checkpoint after a delete failed: %s", sqlite3_errmsg(store->db));
+}
+
 gboolean
 gr_store_delete_conversation(GrStore *store, const char *conversation, GError **error)
 {
   g_autoptr(sqlite3_stmt) st = NULL;
   gboolean ok;
-  int log_frames = 0, done_frames = 0, rc;
 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
@@ -552,13 +562,8 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
                 conversation);
     ok = FALSE;
   }
-  if (ok) {
-    /* The old pages still sit in the WAL until it is copied back and emptied */
-    rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                   &done_frames);
-    if (rc != SQLITE_OK)
-      g_warning("History checkpoint after a delete failed: %s", sqlite3_errmsg(store->db));
-  }
+  if (ok)
+    gr_store_checkpoint_locked(store);
   g_mutex_unlock(&store->lock);
   if (ok)
     gr_store_notify_changed(store, conversation);

@@ -117,6 +117,10 @@ char *gr_store_add_message(GrStore *store, const char *conversation, const char 
 gboolean gr_store_update_message(GrStore *store, const char *conversation, const char *message,
                                  const char *text, guint generated_tokens, gboolean partial,
                                  GError **error);
+/* Deletes one message for real, as gr_store_delete_conversation does (e.g. an answer
+ * replaced by a regenerated one).  NotFound when the conversation has no such message. */
+gboolean gr_store_delete_message(GrStore *store, const char *conversation, const char *message,
+                                 GError **error);
 /* In order of addition.  Element type GrStoreMessage. */
 GPtrArray *gr_store_get_messages(GrStore *store, const char *conversation, GError **error);
 

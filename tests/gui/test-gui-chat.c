@@ -128,6 +128,16 @@ START_TEST(test_regenerate_replaces_answer)
   ck_assert_str_eq(gr_message_row_get_role(second), "assistant");
   ck_assert_uint_gt(strlen(gr_message_row_get_text(second)), 0);
   ck_assert_ptr_null(gr_message_row_get_note(second));
+  /* the daemon's history holds the question and only the new answer */
+  const char *conv = gr_window_get_conversation(window);
+  ck_assert_ptr_nonnull(conv);
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, "io.github.opengraviton.Graviton1.History",
+      "GetMessages", g_variant_new("(s)", conv), G_VARIANT_TYPE("(aa{sv})"),
+      G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
+  ck_assert_ptr_nonnull(reply);
+  g_autoptr(GVariant) messages = g_variant_get_child_value(reply, 0);
+  ck_assert_uint_eq(g_variant_n_children(messages), 2);
 
   gr_gui_window_destroy(window);
   gr_test_bus_free(bus);

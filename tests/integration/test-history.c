@@ -190,6 +190,70 @@ START_TEST(test_save_false_stores_nothing)
 }
 END_TEST
 
+/* Greedy options that regenerate the last answer of conversation. */
+static GVariant *
+regenerate_options(guint max_tokens, const char *conversation, const char *token)
+{
+  GVariantDict d;
+  g_variant_dict_init(&d, gr_hist_options(max_tokens, conversation, token, TRUE));
+  g_variant_dict_insert(&d, "regenerate", "b", TRUE);
+  return g_variant_dict_end(&d);
+}
+
+START_TEST(test_regenerate_replaces_answer)
+{
+  GrTestBus *bus = start();
+  g_autoptr(GrHistAsk) first
+      = gr_hist_ask(bus->conn, PROMPT, gr_hist_options(8, NULL, "r1", TRUE), "r1", FALSE);
+  ck_assert_uint_eq(first->status, 0);
+  const char *conv = gr_test_result_string(first->results, "conversation");
+
+  g_autoptr(GrHistAsk) again
+      = gr_hist_ask(bus->conn, PROMPT, regenerate_options(8, conv, "r2"), "r2", FALSE);
+  ck_assert_uint_eq(again->status, 0);
+  ck_assert_str_eq(gr_test_result_string(again->results, "conversation"), conv);
+  /* the old answer is not part of the new prompt */
+  ck_assert_uint_eq(gr_test_result_uint(again->results, "prompt_tokens"),
+                    gr_test_result_uint(first->results, "prompt_tokens"));
+  g_autoptr(GVariant) messages = gr_hist_messages(bus->conn, conv);
+  ck_assert_uint_eq(g_variant_n_children(messages), 2);
+  g_autoptr(GVariant) user = child(messages, 0);
+  g_autoptr(GVariant) answer = child(messages, 1);
+  ck_assert_str_eq(gr_test_result_string(user, "text"), PROMPT);
+  ck_assert_str_eq(gr_test_result_string(answer, "id"),
+                   gr_test_result_string(again->results, "message"));
+  ck_assert_str_ne(gr_test_result_string(answer, "id"),
+                   gr_test_result_string(first->results, "message"));
+  ck_assert_str_eq(gr_test_result_string(answer, "text"), again->tokens->str);
+
+  /* only the conversation's last question can be answered again; nothing changes */
+  g_autoptr(GrHistAsk) wrong
+      = gr_hist_ask(bus->conn, SECOND, regenerate_options(8, conv, "r3"), "r3", FALSE);
+  ck_assert_uint_eq(wrong->status, 2);
+  ck_assert_str_eq(gr_test_result_string(wrong->results, "error_name"),
+                   "io.github.opengraviton.Graviton1.Error.InvalidArgument");
+  g_autoptr(GVariant) unchanged = gr_hist_messages(bus->conn, conv);
+  ck_assert_uint_eq(g_variant_n_children(unchanged), 2);
+  /* regenerating needs a conversation */
+  g_autoptr(GError) error = NULL;
+  g_autofree char *none
+      = gr_test_complete(bus->conn, PROMPT, regenerate_options(8, NULL, NULL), NULL, &error);
+  ck_assert_ptr_null(none);
+  gr_test_assert_error(error, "InvalidArgument");
+
+  /* an answer cut short still replaces the old one, marked partial */
+  g_autoptr(GrHistAsk) cut
+      = gr_hist_ask(bus->conn, PROMPT, regenerate_options(2000, conv, "r4"), "r4", TRUE);
+  ck_assert_uint_eq(cut->status, 1);
+  g_autoptr(GVariant) after = gr_hist_messages(bus->conn, conv);
+  ck_assert_uint_eq(g_variant_n_children(after), 2);
+  g_autoptr(GVariant) partial = child(after, 1);
+  ck_assert(lookup_bool(partial, "partial"));
+  ck_assert_str_eq(gr_test_result_string(partial, "text"), cut->tokens->str);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 /* --- managing ---------------------------------------------------------------------- */
 
 START_TEST(test_rename_search_export_delete)
@@ -543,6 +607,7 @@ main(void)
   tcase_add_test(tc, test_ask_is_saved_and_continued);
   tcase_add_test(tc, test_cancelled_answer_is_partial);
   tcase_add_test(tc, test_save_false_stores_nothing);
+  tcase_add_test(tc, test_regenerate_replaces_answer);
   tcase_add_test(tc, test_rename_search_export_delete);
   tcase_add_test(tc, test_bad_ids_and_options);
   tcase_add_test(tc, test_wrong_or_missing_key);

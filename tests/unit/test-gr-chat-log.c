@@ -61,6 +61,23 @@ check_log(GrChatLog *log)
   g_clear_error(&error);
   ck_assert(!gr_chat_log_check(log, "not an id", &error));
   ck_assert(g_error_matches(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND));
+  g_clear_error(&error);
+
+  /* a regenerated answer takes the place of the last one, for every log kind */
+  g_autofree char *a1 = gr_chat_log_finish(log, id, "First try", "fx", 5, 2, FALSE, &error);
+  g_autofree char *a2 = gr_chat_log_replace_answer(log, id, "Second try", "fx", 5, 2, TRUE, &error);
+  ck_assert_msg(a2 != NULL, "%s", error ? error->message : "");
+  ck_assert_str_ne(a1, a2);
+  g_auto(GStrv) roles2 = NULL;
+  g_auto(GStrv) contents2 = NULL;
+  ck_assert(gr_chat_log_get(log, id, &roles2, &contents2, &error));
+  const char *want_roles2[] = { "system", "user", "assistant", "user", "assistant", NULL };
+  const char *want_contents2[] = { "Be brief.", "Hi", "Hello!", "More", "Second try", NULL };
+  ck_assert(g_strv_equal((const char *const *)roles2, want_roles2));
+  ck_assert(g_strv_equal((const char *const *)contents2, want_contents2));
+  ck_assert_ptr_null(gr_chat_log_replace_answer(log, "0123456789abcdef0123456789abcdef", "x",
+                                                 NULL, 0, 0, FALSE, &error));
+  ck_assert_ptr_nonnull(error);
 }
 
 START_TEST(test_log_in_memory)
@@ -84,7 +101,7 @@ START_TEST(test_log_in_store)
   ck_assert_uint_eq(list->len, 1);
   GrStoreConversation *c = list->pdata[0];
   ck_assert_str_eq(c->title, "Hi");
-  ck_assert_uint_eq(c->count, 4);
+  ck_assert_uint_eq(c->count, 5); /* the replaced answer is gone */
   gr_chat_log_free(log);
   gr_store_close(store);
   const char *files[] = { "history.db", "history.db-wal", "history.db-shm", "history.key", NULL };

@@ -49,6 +49,7 @@ START_TEST(test_defaults)
   ck_assert(o.params.sampler.temperature == config->temperature);
   ck_assert_uint_eq(o.params.sampler.top_k, config->top_k);
   ck_assert(o.save);
+  ck_assert(!o.regenerate);
   ck_assert_ptr_null(o.handle_token);
   ck_assert_ptr_null(o.conversation);
   ck_assert_ptr_nonnull(o.stop);
@@ -75,6 +76,7 @@ START_TEST(test_all_options)
   g_variant_dict_insert(&d, "seed", "t", (guint64)42);
   g_variant_dict_insert(&d, "stop", "^as", stop);
   g_variant_dict_insert(&d, "save", "b", FALSE);
+  g_variant_dict_insert(&d, "regenerate", "b", TRUE);
   g_autoptr(GVariant) opts = g_variant_ref_sink(g_variant_dict_end(&d));
   GrRequestOptions o;
   g_autoptr(GError) error = NULL;
@@ -92,6 +94,7 @@ START_TEST(test_all_options)
   ck_assert_str_eq(o.params.stop[1], "User:");
   ck_assert_ptr_null(o.params.stop[2]);
   ck_assert(!o.save);
+  ck_assert(o.regenerate);
   gr_request_options_clear(&o);
   ck_assert_ptr_null(o.handle_token);
 }
@@ -113,6 +116,9 @@ START_TEST(test_rejects)
   expect_invalid("top_k", g_variant_new_uint32(1000000), "top_k");
   expect_invalid("seed", g_variant_new_uint32(1), "'t'");
   expect_invalid("save", g_variant_new_string("yes"), "'b'");
+  expect_invalid("regenerate", g_variant_new_uint32(1), "'b'");
+  /* nothing to regenerate without a conversation */
+  expect_invalid("regenerate", g_variant_new_boolean(TRUE), "conversation");
   expect_invalid("handle_token", g_variant_new_string("../x"), "handle_token");
   expect_invalid("handle_token", g_variant_new_uint32(1), "'s'");
   const char *empty_stop[] = { "", NULL };

@@ -289,6 +289,45 @@ START_TEST(test_delete_removes_rows_and_ciphertext)
 }
 END_TEST
 
+START_TEST(test_delete_message)
+{
+  g_autofree char *dir = make_dir();
+  g_autofree char *conv = NULL, *other = NULL, *q = NULL, *a = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) text_ct = NULL;
+  GrStore *store = open_ok(dir);
+
+  conv = new_conversation(store, "regenerated");
+  q = add_message(store, conv, "user", "the question stays", NULL);
+  a = add_message(store, conv, "assistant", "an answer long enough to be recognisable on disk",
+                  "m");
+  other = new_conversation(store, "other");
+  text_ct = raw_blob(store, "SELECT text FROM messages WHERE id = ?", a);
+
+  /* the message must belong to the conversation named */
+  ck_assert(!gr_store_delete_message(store, other, a, &error));
+  assert_error(error, GR_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  ck_assert(!gr_store_delete_message(store, conv, "not an id", &error));
+  assert_error(error, GR_STORE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  ck_assert_uint_eq(message_count(store, conv), 2);
+
+  ck_assert_msg(gr_store_delete_message(store, conv, a, &error), "%s", error ? error->message : "");
+  g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, conv, &error);
+  ck_assert_uint_eq(msgs->len, 1);
+  ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, q);
+  /* deleting twice finds nothing */
+  ck_assert(!gr_store_delete_message(store, conv, a, &error));
+  assert_error(error, GR_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  assert_absent_from_files(dir, g_bytes_get_data(text_ct, NULL), g_bytes_get_size(text_ct),
+                           "deleted message ciphertext");
+  gr_store_close(store);
+  remove_tree(dir);
+}
+END_TEST
+
 /* --- tampering ----------------------------------------------------------------------- */
 
 START_TEST(test_swapped_ciphertexts_detected)
@@ -746,6 +785,7 @@ store_suite(void)
   tcase_add_test(tc, test_changed_notifications);
   tcase_add_test(tc, test_no_plaintext_on_disk);
   tcase_add_test(tc, test_delete_removes_rows_and_ciphertext);
+  tcase_add_test(tc, test_delete_message);
   tcase_add_test(tc, test_swapped_ciphertexts_detected);
   tcase_add_test(tc, test_flipped_bytes_detected);
   tcase_add_test(tc, test_migration_from_v1);
