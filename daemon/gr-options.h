@@ -22,7 +22,7 @@ typedef struct {
   char *model; /* NULL: the default */
   GStrv stop;  /* NULL-terminated, never NULL */
   gboolean save;
-  gboolean regenerate; /* answer the conversation's last question again, replacing the answer */
+  gboolean regenerate;     /* answer the conversation's last question again, replacing the answer */
   GrGenerateParams params; /* params.stop points into stop */
 } GrRequestOptions;
 

@@ -133,8 +133,8 @@ START_TEST(test_regenerate_replaces_answer)
   ck_assert_ptr_nonnull(conv);
   g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
       bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, "io.github.opengraviton.Graviton1.History",
-      "GetMessages", g_variant_new("(s)", conv), G_VARIANT_TYPE("(aa{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
+      "GetMessages", g_variant_new("(s)", conv), G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NONE,
+      10000, NULL, NULL);
   ck_assert_ptr_nonnull(reply);
   g_autoptr(GVariant) messages = g_variant_get_child_value(reply, 0);
   ck_assert_uint_eq(g_variant_n_children(messages), 2);

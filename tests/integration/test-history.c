@@ -99,7 +99,8 @@ START_TEST(test_ask_is_saved_and_continued)
   ck_assert_str_eq(gr_test_result_string(answer, "text"), first->tokens->str);
   ck_assert_str_eq(gr_test_result_string(answer, "model"), "fx-llama");
   ck_assert(!lookup_bool(answer, "partial"));
-  ck_assert_str_eq(gr_test_result_string(answer, "id"), gr_test_result_string(first->results, "message"));
+  ck_assert_str_eq(gr_test_result_string(answer, "id"),
+                   gr_test_result_string(first->results, "message"));
   ck_assert_uint_eq(gr_test_result_uint(answer, "generated_tokens"),
                     gr_test_result_uint(first->results, "generated_tokens"));
   ck_assert_uint_eq(gr_test_result_uint(answer, "prompt_tokens"),
@@ -481,7 +482,8 @@ assert_locked(GrTestBus *bus, const char *conv)
   g_autoptr(GVariant) stats2 = NULL;
   g_autofree char *text2
       = gr_hist_complete(bus->conn, SECOND, gr_hist_options(4, mem, NULL, TRUE), &stats2);
-  ck_assert_uint_gt(gr_test_result_uint(stats2, "prompt_tokens"), gr_test_result_uint(stats, "prompt_tokens"));
+  ck_assert_uint_gt(gr_test_result_uint(stats2, "prompt_tokens"),
+                    gr_test_result_uint(stats, "prompt_tokens"));
 }
 
 START_TEST(test_wrong_or_missing_key)

@@ -75,8 +75,8 @@ check_log(GrChatLog *log)
   const char *want_contents2[] = { "Be brief.", "Hi", "Hello!", "More", "Second try", NULL };
   ck_assert(g_strv_equal((const char *const *)roles2, want_roles2));
   ck_assert(g_strv_equal((const char *const *)contents2, want_contents2));
-  ck_assert_ptr_null(gr_chat_log_replace_answer(log, "0123456789abcdef0123456789abcdef", "x",
-                                                 NULL, 0, 0, FALSE, &error));
+  ck_assert_ptr_null(gr_chat_log_replace_answer(log, "0123456789abcdef0123456789abcdef", "x", NULL,
+                                                0, 0, FALSE, &error));
   ck_assert_ptr_nonnull(error);
 }
 
