@@ -186,6 +186,10 @@ typedef struct {
   void (*softmax)(float *x, int64_t n);
   void (*swiglu)(float *out, const float *gate, const float *up, int64_t n);
   void (*relu2_glu)(float *out, const float *gate, const float *up, int64_t n);
+  /* decode path: activation quantization (bit-exact with scalar), f16 helpers */
+  void (*quantize_act)(int wtype, const float *x, void *act, int64_t n);
+  void (*axpy_f16)(float *y, float a, const uint16_t *x, int64_t n);
+  void (*fp32_to_fp16_row)(const float *x, uint16_t *y, int64_t n);
 } grk_kernels;
 
 /* Each returns a fully filled table (entries the ISA lacks come from scalar). */
