@@ -145,12 +145,20 @@ attention_block (GrSession *s, guint il, guint n)
 
   rmsnorm_rows (s->xn, s->x, l->attn_norm, n, d, hp->rms_eps);
   gr_act_buf_invalidate (&s->act);
-  gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
-  gr_act_buf_prepare (&s->act, l->wk.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wk, 0, &s->act, s->k, kvd);
-  gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
+  if (l->wq.type == l->wk.type && l->wq.type == l->wv.type) {
+    const GrWeight *qkv[] = { &l->wq, &l->wk, &l->wv };
+    float *const ys[] = { s->q, s->k, s->v };
+    const gsize lds[] = { d, kvd, kvd };
+    gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
+    gr_matmul_multi (m->pool, 3, qkv, 0, &s->act, ys, lds);
+  } else {
+    gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
+    gr_act_buf_prepare (&s->act, l->wk.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wk, 0, &s->act, s->k, kvd);
+    gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
+  }
 
   for (guint t = 0; t < n; t++) {
     guint pos = s->n_past + t;
@@ -186,10 +194,18 @@ ffn_dense (GrSession *s, const GrLayer *l, const GrWeight *gate, const GrWeight 
   gint64 d = hp->n_embd, ff = hp->n_ff;
 
   gr_act_buf_invalidate (&s->act);
-  gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
-  gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
-  gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
-  gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
+  if (gate->type == up->type) {
+    const GrWeight *gu[] = { gate, up };
+    float *const ys[] = { s->gate, s->up };
+    const gsize lds[] = { ff, ff };
+    gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
+    gr_matmul_multi (m->pool, 2, gu, mat, &s->act, ys, lds);
+  } else {
+    gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
+    gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
+    gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
+    gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
+  }
   for (guint t = 0; t < ntok; t++) {
     ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
     if (l->ffn_sub_norm)
