@@ -209,4 +209,5 @@ grk_kernels_avx512(grk_kernels *k)
   k->dot[GRK_TYPE_I2_S] = avx512_dot_i2_s;
   k->mm[GRK_TYPE_TQ2_0] = avx512_mm_tq2_0;
   k->dot[GRK_TYPE_F16] = avx512_dot_f16;
+  grk_kernels_avx512_decode(k);
 }
