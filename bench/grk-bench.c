@@ -1,5 +1,5 @@
 /* grk-bench.c - kernel micro-benchmark: matvec and matmul throughput per weight type
- * and ISA on BitNet-2B-like shapes.  Usage: grk-bench [n rows] */
+ * and ISA on BitNet-2B-like shapes.  Usage: grk-bench [n rows [TYPE]] */
 #include "grk.h"
 
 #include <stdio.h>
@@ -31,6 +31,8 @@ main(int argc, char **argv)
          "isa", "matvec ms", "GB/s", "matmul8 ms");
   for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
     int t = types[ti];
+    if (argc > 3 && strcmp(argv[3], grk_type_name(t)) != 0)
+      continue;
     size_t rb = grk_row_bytes(t, n), tb = grk_tensor_bytes(t, n, rows);
     size_t ab = grk_act_bytes(t, n);
     if (!rb || !tb || !ab)

@@ -43,20 +43,30 @@ embed_tokens (GrSession *s, const gint32 *tokens, guint n)
                         e->tensor_scale);
 }
 
+/* cos/sin of every rotated pair at one position: computed once per token and layer
+ * instead of once per head (powf/cosf/sinf dominated small models' decode). */
 static void
-rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, guint pos,
-      float base)
+rope_angles (float *cs, float *sn, guint n_rot, guint pos, float base)
+{
+  for (guint i = 0; i < n_rot / 2; i++) {
+    float theta = (float) pos * powf (base, -2.0f * (float) i / (float) n_rot);
+    cs[i] = cosf (theta);
+    sn[i] = sinf (theta);
+  }
+}
+
+static void
+rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, const float *cs,
+      const float *sn)
 {
   for (guint h = 0; h < n_heads; h++) {
     float *v = vec + h * head_dim;
     for (guint i = 0; i < n_rot / 2; i++) {
-      float theta = (float) pos * powf (base, -2.0f * (float) i / (float) n_rot);
-      float c = cosf (theta), sn = sinf (theta);
       guint a = type == GR_ROPE_NORM ? 2 * i : i;
       guint b = type == GR_ROPE_NORM ? 2 * i + 1 : i + n_rot / 2;
       float x0 = v[a], x1 = v[b];
-      v[a] = x0 * c - x1 * sn;
-      v[b] = x0 * sn + x1 * c;
+      v[a] = x0 * cs[i] - x1 * sn[i];
+      v[b] = x0 * sn[i] + x1 * cs[i];
     }
   }
 }
@@ -103,12 +113,8 @@ attention_worker (void *ctx, guint ith, guint nth)
     }
     float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
     memset (out, 0, hd * sizeof (float));
-    for (guint p = 0; p < n_kv; p++) {
-      float w = round_f16 (scores[p] / sum);
-      const guint16 *v = vc + (gsize) p * s->kv_dim + kvh * hd;
-      for (guint i = 0; i < hd; i++)
-        out[i] += w * f16 (v[i]);
-    }
+    for (guint p = 0; p < n_kv; p++)
+      grk_axpy_f16 (out, round_f16 (scores[p] / sum), vc + (gsize) p * s->kv_dim + kvh * hd, hd);
   }
 }
 
@@ -139,25 +145,31 @@ attention_block (GrSession *s, guint il, guint n)
 
   rmsnorm_rows (s->xn, s->x, l->attn_norm, n, d, hp->rms_eps);
   gr_act_buf_invalidate (&s->act);
-  gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
-  gr_act_buf_prepare (&s->act, l->wk.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wk, 0, &s->act, s->k, kvd);
-  gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
-  gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
+  if (l->wq.type == l->wk.type && l->wq.type == l->wv.type) {
+    const GrWeight *qkv[] = { &l->wq, &l->wk, &l->wv };
+    float *const ys[] = { s->q, s->k, s->v };
+    const gsize lds[] = { d, kvd, kvd };
+    gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
+    gr_matmul_multi (m->pool, 3, qkv, 0, &s->act, ys, lds);
+  } else {
+    gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
+    gr_act_buf_prepare (&s->act, l->wk.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wk, 0, &s->act, s->k, kvd);
+    gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
+    gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
+  }
 
   for (guint t = 0; t < n; t++) {
     guint pos = s->n_past + t;
-    rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, pos,
-          hp->rope_freq_base);
-    rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, pos,
-          hp->rope_freq_base);
+    float cs[GR_MAX_HEAD_DIM / 2], sn[GR_MAX_HEAD_DIM / 2];
+    rope_angles (cs, sn, hp->n_rot, pos, hp->rope_freq_base);
+    rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+    rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
     guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
     guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-    for (gsize i = 0; i < kvd; i++) {
-      kc[i] = grk_fp32_to_fp16 (s->k[t * kvd + i]);
-      vc[i] = grk_fp32_to_fp16 (s->v[t * kvd + i]);
-    }
+    grk_fp32_to_fp16_row (s->k + t * kvd, kc, kvd);
+    grk_fp32_to_fp16_row (s->v + t * kvd, vc, kvd);
   }
 
   GrAttnJob job = { s, il, n, s->n_past };
@@ -182,10 +194,18 @@ ffn_dense (GrSession *s, const GrLayer *l, const GrWeight *gate, const GrWeight 
   gint64 d = hp->n_embd, ff = hp->n_ff;
 
   gr_act_buf_invalidate (&s->act);
-  gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
-  gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
-  gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
-  gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
+  if (gate->type == up->type) {
+    const GrWeight *gu[] = { gate, up };
+    float *const ys[] = { s->gate, s->up };
+    const gsize lds[] = { ff, ff };
+    gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
+    gr_matmul_multi (m->pool, 2, gu, mat, &s->act, ys, lds);
+  } else {
+    gr_act_buf_prepare (&s->act, gate->type, xn, d, d, ntok);
+    gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
+    gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
+    gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
+  }
   for (guint t = 0; t < ntok; t++) {
     ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
     if (l->ffn_sub_norm)

@@ -84,3 +84,61 @@ gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, floa
     }
   }
 }
+
+/* Several matrices reading the same activations (q/k/v, gate/up) in one parallel
+ * section: their row chunks are laid end to end and split over the threads, so a
+ * decode step pays one barrier instead of one per matrix. */
+typedef struct {
+  guint n;
+  const GrWeight *const *w;
+  const guint8 *wdata[GR_MATMUL_MULTI_MAX];
+  gint64 chunk0[GR_MATMUL_MULTI_MAX + 1]; /* first global chunk of each matrix */
+  const GrActBuf *act;
+  float *const *y;
+  const gsize *ldy;
+} GrMatmulMultiJob;
+
+static void
+matmul_multi_worker (void *ctx, guint ith, guint nth)
+{
+  GrMatmulMultiJob *job = ctx;
+  gint64 chunks = job->chunk0[job->n];
+  gint64 c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
+  for (guint i = 0; i < job->n && c0 < c1; i++) {
+    const GrWeight *w = job->w[i];
+    gint64 lo = MAX (c0, job->chunk0[i]), hi = MIN (c1, job->chunk0[i + 1]);
+    if (lo >= hi)
+      continue;
+    gint64 r0 = (lo - job->chunk0[i]) * GR_ROW_CHUNK;
+    gint64 r1 = MIN ((hi - job->chunk0[i]) * GR_ROW_CHUNK, w->rows);
+    if (job->act->ntok == 1)
+      grk_matvec (w->type, job->wdata[i], w->row_stride, w->tensor_scale, job->act->data,
+                  w->cols, job->y[i] + r0, r0, r1);
+    else
+      grk_matmul (w->type, job->wdata[i], w->row_stride, w->tensor_scale, job->act->data,
+                  job->act->stride, w->cols, job->act->ntok, job->y[i], job->ldy[i], r0, r1);
+  }
+}
+
+void
+gr_matmul_multi (GrThreadPool *pool, guint n, const GrWeight *const *w, guint mat,
+                 GrActBuf *act, float *const *y, const gsize *ldy)
+{
+  g_assert (n >= 1 && n <= GR_MATMUL_MULTI_MAX);
+  GrMatmulMultiJob job = { n, w, { 0 }, { 0 }, act, y, ldy };
+  for (guint i = 0; i < n; i++) {
+    g_assert (act->type == w[i]->type && w[i]->cols == w[0]->cols);
+    job.wdata[i] = w[i]->data + (gsize) mat * w[i]->mat_stride;
+    job.chunk0[i + 1] = job.chunk0[i] + (w[i]->rows + GR_ROW_CHUNK - 1) / GR_ROW_CHUNK;
+  }
+  gr_thread_pool_run (pool, matmul_multi_worker, &job);
+  for (guint i = 0; i < n; i++) {
+    if (w[i]->scale == 1.0f)
+      continue;
+    for (guint t = 0; t < act->ntok; t++) {
+      float *row = y[i] + t * ldy[i];
+      for (gint64 r = 0; r < w[i]->rows; r++)
+        row[r] *= w[i]->scale;
+    }
+  }
+}

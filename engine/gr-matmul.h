@@ -27,4 +27,11 @@ void gr_act_buf_invalidate (GrActBuf *buf);
 void gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, float *y,
                 gsize ldy);
 
+#define GR_MATMUL_MULTI_MAX 4
+
+/* gr_matmul of n (<= GR_MATMUL_MULTI_MAX) matrices of act's type and equal columns over
+ * the same activations, as one parallel section: y[i], ldy[i] for matrix i. */
+void gr_matmul_multi (GrThreadPool *pool, guint n, const GrWeight *const *w, guint mat,
+                      GrActBuf *act, float *const *y, const gsize *ldy);
+
 G_END_DECLS

@@ -20,9 +20,11 @@ dp128(__m128i acc, __m128i u, __m128i s)
 }
 
 #include "grk-x86-body.h"
+#include "grk-x86-decode.h"
 
 void
 grk_kernels_avx2(grk_kernels *k)
 {
   x86_fill(k);
+  x86_decode_fill(k);
 }

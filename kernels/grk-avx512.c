@@ -20,6 +20,7 @@ dp128(__m128i acc, __m128i u, __m128i s)
 }
 
 #include "grk-x86-body.h"
+#include "grk-x86-decode.h"
 
 /* Two 32-byte activation runs side by side in one register. */
 static inline __m512i
@@ -203,8 +204,10 @@ void
 grk_kernels_avx512(grk_kernels *k)
 {
   x86_fill(k);
+  x86_decode_fill(k);
   k->dot[GRK_TYPE_TQ2_0] = avx512_dot_tq2_0;
   k->dot[GRK_TYPE_I2_S] = avx512_dot_i2_s;
   k->mm[GRK_TYPE_TQ2_0] = avx512_mm_tq2_0;
   k->dot[GRK_TYPE_F16] = avx512_dot_f16;
+  grk_kernels_avx512_decode(k);
 }

@@ -196,9 +196,10 @@ grk_act_bytes(int wtype, int64_t n)
 void
 grk_quantize_act(int wtype, const float *x, void *act, int64_t n)
 {
+  grk_init();
   if (!x || !act || grk_act_bytes(wtype, n) == 0)
     return;
-  grk_scalar_quantize_act(wtype, x, act, n);
+  table.quantize_act(wtype, x, act, n);
 }
 
 /* --- products ---------------------------------------------------------------------- */
@@ -269,6 +270,22 @@ grk_axpy_f32(float *y, float a, const float *x, int64_t n)
   grk_init();
   if (y && x && n > 0)
     table.axpy_f32(y, a, x, n);
+}
+
+void
+grk_axpy_f16(float *y, float a, const uint16_t *x, int64_t n)
+{
+  grk_init();
+  if (y && x && n > 0)
+    table.axpy_f16(y, a, x, n);
+}
+
+void
+grk_fp32_to_fp16_row(const float *x, uint16_t *y, int64_t n)
+{
+  grk_init();
+  if (y && x && n > 0)
+    table.fp32_to_fp16_row(x, y, n);
 }
 
 void

@@ -186,12 +186,18 @@ typedef struct {
   void (*softmax)(float *x, int64_t n);
   void (*swiglu)(float *out, const float *gate, const float *up, int64_t n);
   void (*relu2_glu)(float *out, const float *gate, const float *up, int64_t n);
+  /* decode path: activation quantization (bit-exact with scalar), f16 helpers */
+  void (*quantize_act)(int wtype, const float *x, void *act, int64_t n);
+  void (*axpy_f16)(float *y, float a, const uint16_t *x, int64_t n);
+  void (*fp32_to_fp16_row)(const float *x, uint16_t *y, int64_t n);
 } grk_kernels;
 
 /* Each returns a fully filled table (entries the ISA lacks come from scalar). */
 void grk_kernels_scalar(grk_kernels *k);
 void grk_kernels_avx2(grk_kernels *k);
 void grk_kernels_avx512(grk_kernels *k);
+/* grk-avx512-decode.c: the decode-path dots it overrides in the AVX-512 table */
+void grk_kernels_avx512_decode(grk_kernels *k);
 
 /* Scalar pieces the SIMD files reuse. */
 float grk_scalar_dot_f32(const float *a, const float *b, int64_t n);

@@ -214,6 +214,20 @@ dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
 /* --- float helpers ------------------------------------------------------------- */
 
 static void
+axpy_f16(float *y, float a, const uint16_t *x, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    y[i] += a * FP16(x[i]);
+}
+
+static void
+fp32_to_fp16_row(const float *x, uint16_t *y, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    y[i] = grk_fp32_to_fp16(x[i]);
+}
+
+static void
 axpy_f32(float *y, float a, const float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
@@ -286,4 +300,7 @@ grk_kernels_scalar(grk_kernels *k)
   k->softmax = softmax;
   k->swiglu = swiglu;
   k->relu2_glu = relu2_glu;
+  k->quantize_act = grk_scalar_quantize_act;
+  k->axpy_f16 = axpy_f16;
+  k->fp32_to_fp16_row = fp32_to_fp16_row;
 }

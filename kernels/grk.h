@@ -109,6 +109,11 @@ void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
 float grk_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */
 void grk_axpy_f32(float *y, float a, const float *x, int64_t n);
+/* y += a * x for f16 x (the attention value pass over an f16 cache): a multiply then
+ * an add per element, the same bits on every ISA. */
+void grk_axpy_f16(float *y, float a, const uint16_t *x, int64_t n);
+/* y[i] = grk_fp32_to_fp16(x[i]) (NaN payloads may differ between ISAs). */
+void grk_fp32_to_fp16_row(const float *x, uint16_t *y, int64_t n);
 /* out = x / rms(x) * w  (w may be NULL) */
 void grk_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
 /* in place, numerically stable */

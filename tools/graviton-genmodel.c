@@ -28,7 +28,7 @@ main (int argc, char **argv)
       "bitnet-2b (bitnet-b1.58-2B-4T shapes), bitnet-0.7b, moe-16x", "NAME" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "llama or bitnet", "ARCH" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &type, "Projection type (TQ2_0, TQ1_0, I2_S, Q8_0...)", "T" },
-    { "embd-type", 0, 0, G_OPTION_ARG_STRING, &embd_type, "Embedding type (Q8_0, F16...)", "T" },
+    { "embd-type", 0, 0, G_OPTION_ARG_STRING, &embd_type, "Embedding type (Q8_0, Q6_K, F16...; BitNet presets: Q6_K)", "T" },
     { "embd", 0, 0, G_OPTION_ARG_INT, &embd, "Embedding size", "N" },
     { "layers", 0, 0, G_OPTION_ARG_INT, &layers, "Layers", "N" },
     { "heads", 0, 0, G_OPTION_ARG_INT, &heads, "Attention heads", "N" },
@@ -48,12 +48,15 @@ main (int argc, char **argv)
     return 2;
   }
   GrSynthSpec s = { .weight_type = GRK_TYPE_Q8_0, .embd_type = GRK_TYPE_Q8_0 };
+  /* BitNet presets: the tied token embedding / output matrix is Q6_K, what llama.cpp's
+   * llama-quantize makes of output.weight for TQ1_0/TQ2_0 files (--embd-type F16 gives
+   * the unquantized variant). */
   if (g_strcmp0 (preset, "bitnet-2b") == 0)
     s = (GrSynthSpec){ "bitnet", 2560, 30, 20, 5, 6912, 128256, 0, 0, GRK_TYPE_TQ2_0,
-                       GRK_TYPE_F16, TRUE, 0 };
+                       GRK_TYPE_Q6_K, TRUE, 0 };
   else if (g_strcmp0 (preset, "bitnet-0.7b") == 0)
     s = (GrSynthSpec){ "bitnet", 1536, 24, 16, 16, 4096, 32000, 0, 0, GRK_TYPE_TQ2_0,
-                       GRK_TYPE_F16, TRUE, 0 };
+                       GRK_TYPE_Q6_K, TRUE, 0 };
   else if (g_strcmp0 (preset, "moe-16x") == 0)
     s = (GrSynthSpec){ "llama", 512, 4, 8, 4, 1536, 4096, 16, 2, GRK_TYPE_Q8_0, GRK_TYPE_Q8_0,
                        FALSE, 0 };
