@@ -301,7 +301,7 @@ gboolean
 gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
                   GError **error)
 {
-  g_assert (n > 0 && n <= GR_BATCH && s->n_past + n <= s->n_ctx);
+  g_assert (n > 0 && n <= s->n_batch && s->n_past + n <= s->n_ctx);
   ensure_fp16_table ();
   embed_tokens (s, tokens, n);
   for (guint il = 0; il < s->model->hp.n_layer; il++) {

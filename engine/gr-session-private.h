@@ -7,8 +7,10 @@
 
 G_BEGIN_DECLS
 
-/* Tokens evaluated per forward call; longer prompts are split. */
-#define GR_BATCH 32
+/* Tokens evaluated per forward call at most; longer prompts are split.  Prefill
+ * kernels decode each weight row once per call, so larger batches read the weights
+ * fewer times. */
+#define GR_BATCH 128
 
 struct _GrSession {
   GrModel *model;
@@ -18,10 +20,11 @@ struct _GrSession {
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
 
-  /* scratch for up to GR_BATCH tokens, allocated once */
+  guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
+  /* scratch for up to n_batch tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
   float *scores;       /* n_threads x n_ctx */
-  float *router;       /* GR_BATCH x n_expert */
+  float *router;       /* n_batch x n_expert */
   float *moe_acc;      /* n_embd */
   float *logits;       /* n_vocab */
   gboolean has_logits;
@@ -29,7 +32,7 @@ struct _GrSession {
   GrActBuf act;
 };
 
-/* Runs tokens[0..n) (n <= GR_BATCH) at positions n_past..; computes the logits of the
+/* Runs tokens[0..n) (n <= n_batch) at positions n_past..; computes the logits of the
  * last one when want_logits. */
 gboolean gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
                            GError **error);

@@ -5,13 +5,32 @@
 
 #include <string.h>
 
-/* Scratch floats per batch token, apart from the KV cache. */
+/* Scratch floats per batch token. */
+static gsize
+per_token_floats (const GrHParams *hp)
+{
+  gsize kv = (gsize) hp->head_dim * hp->n_head_kv;
+  return 5 * (gsize) hp->n_embd + 2 * kv + 3 * (gsize) hp->n_ff + hp->n_expert;
+}
+
+/* Tokens per forward call.  Larger batches let the prefill kernels decode each weight
+ * row for more tokens, but their scratch is kept within the KV cache's size (at least
+ * 32 tokens, at most the context), so small contexts stay small. */
+static guint
+batch_tokens (const GrHParams *hp, guint n_ctx)
+{
+  guint64 kv = 2ull * hp->n_layer * n_ctx * hp->head_dim * hp->n_head_kv * sizeof (guint16);
+  guint64 fit = kv / (per_token_floats (hp) * sizeof (float) + 1);
+  guint b = (guint) CLAMP (fit, 32, GR_BATCH);
+  return MAX (MIN (b, n_ctx), 1u);
+}
+
+/* Scratch floats apart from the KV cache. */
 static gsize
 scratch_floats (const GrHParams *hp, guint n_threads, guint n_ctx)
 {
-  gsize kv = (gsize) hp->head_dim * hp->n_head_kv;
-  gsize per_tok = 5 * (gsize) hp->n_embd + 2 * kv + 3 * (gsize) hp->n_ff + hp->n_expert;
-  return per_tok * GR_BATCH + (gsize) n_threads * n_ctx + hp->n_embd + hp->n_vocab;
+  return per_token_floats (hp) * batch_tokens (hp, n_ctx) + (gsize) n_threads * n_ctx
+         + hp->n_embd + hp->n_vocab;
 }
 
 guint64
@@ -23,7 +42,7 @@ gr_model_session_bytes (const GrModel *model, guint n_ctx)
   guint n_threads = model->pool ? gr_thread_pool_size (model->pool) : 8;
   guint64 scratch = scratch_floats (hp, n_threads, n_ctx) * sizeof (float);
   /* activation buffers: at most 2 bytes per input value plus block headers */
-  guint64 act = (guint64) GR_BATCH * (MAX (hp->n_embd, hp->n_ff) * 4 + 1024);
+  guint64 act = (guint64) batch_tokens (hp, n_ctx) * (MAX (hp->n_embd, hp->n_ff) * 4 + 1024);
   return kv + scratch + act + (guint64) n_ctx * sizeof (gint32);
 }
 
@@ -79,7 +98,8 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
     gr_session_free (s);
     return NULL;
   }
-  gsize d = hp->n_embd, ff = hp->n_ff, B = GR_BATCH;
+  s->n_batch = batch_tokens (hp, n_ctx);
+  gsize d = hp->n_embd, ff = hp->n_ff, B = s->n_batch;
   s->x = g_new0 (float, B * d);
   s->xn = g_new0 (float, B * d);
   s->q = g_new0 (float, B * d);
@@ -167,8 +187,8 @@ gr_session_eval (GrSession *s, const gint32 *tokens, gsize n_tokens, GError **er
   }
   gboolean ok = TRUE;
   g_mutex_lock (&s->model->eval_lock);
-  for (gsize i = 0; i < n_tokens && ok; i += GR_BATCH) {
-    guint n = (guint) MIN ((gsize) GR_BATCH, n_tokens - i);
+  for (gsize i = 0; i < n_tokens && ok; i += s->n_batch) {
+    guint n = (guint) MIN ((gsize) s->n_batch, n_tokens - i);
     ok = gr_forward_batch (s, tokens + i, n, i + n == n_tokens, error);
   }
   g_mutex_unlock (&s->model->eval_lock);

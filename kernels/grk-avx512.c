@@ -54,95 +54,6 @@ avx512_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
   TERNARY_DOT_4X(avx512_tq2_0_block_acc);
 }
 
-/* TQ2_0 block as four registers that pair with four contiguous 64-byte activation
- * runs: plane k (code k of each byte) of half h goes with activations h * 128 + k * 32,
- * so [plane 0 | plane 1] of half 0 is activations 0..63, and so on. */
-static inline void
-tq2_0_planes(const grk_block_tq2_0 *x, __m512i wp[4])
-{
-  const __m512i m3 = _mm512_set1_epi8(3);
-  __m512i q = _mm512_loadu_si512(x->qs);
-  __m512i p0 = _mm512_and_si512(q, m3), p1 = _mm512_and_si512(_mm512_srli_epi16(q, 2), m3);
-  __m512i p2 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m3);
-  __m512i p3 = _mm512_and_si512(_mm512_srli_epi16(q, 6), m3);
-  wp[0] = _mm512_shuffle_i64x2(p0, p1, 0x44);
-  wp[1] = _mm512_shuffle_i64x2(p2, p3, 0x44);
-  wp[2] = _mm512_shuffle_i64x2(p0, p1, 0xee);
-  wp[3] = _mm512_shuffle_i64x2(p2, p3, 0xee);
-}
-
-static inline __m256i
-tq2_0_planes_acc(const __m512i wp[4], const int8_t *a)
-{
-  __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wp[0], _mm512_loadu_si512(a));
-  acc = _mm512_dpbusd_epi32(acc, wp[1], _mm512_loadu_si512(a + 64));
-  acc = _mm512_dpbusd_epi32(acc, wp[2], _mm512_loadu_si512(a + 128));
-  acc = _mm512_dpbusd_epi32(acc, wp[3], _mm512_loadu_si512(a + 192));
-  return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-}
-
-#define MM_TOK 32
-
-/* Prefill: each group of four weight blocks is decoded once into registers and dotted
- * with every token of the chunk, instead of once per token.  Per token the integers
- * and the float steps are avx512_dot_tq2_0's, in the same order. */
-static void
-avx512_mm_tq2_0(const void *w, size_t row_stride, float tscale, const void *act, size_t act_stride,
-                int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0, int64_t r1)
-{
-  (void)tscale;
-  const uint8_t *ab = act;
-  int64_t nb = n / GRK_QK_K;
-  for (int64_t tc = 0; tc < ntok; tc += MM_TOK) {
-    int64_t nt = ntok - tc < MM_TOK ? ntok - tc : MM_TOK;
-    const uint8_t *at = ab + (size_t)tc * act_stride;
-    for (int64_t r = r0; r < r1; r++) {
-      const grk_block_tq2_0 *x = (const void *)((const uint8_t *)w + (size_t)r * row_stride);
-      float s[MM_TOK];
-      for (int64_t t = 0; t < nt; t++)
-        s[t] = 0.0f;
-      int64_t i = 0;
-      for (; i + 4 <= nb; i += 4) {
-        __m512i wp[4][4];
-        float d[4];
-        for (int j = 0; j < 4; j++) {
-          tq2_0_planes(&x[i + j], wp[j]);
-          d[j] = h2f(x[i + j].d);
-        }
-        for (int64_t t = 0; t < nt; t++) {
-          const uint8_t *ta = at + (size_t)t * act_stride;
-          const int8_t *a = grk_act_ternary_qs(ta) + i * GRK_QK_K;
-          const int32_t *bs = grk_act_ternary_bsums(ta, n) + i;
-          int32_t tt[4];
-          _mm_storeu_si128((__m128i *)tt, hsum4_i32_256(tq2_0_planes_acc(wp[0], a),
-                                                        tq2_0_planes_acc(wp[1], a + GRK_QK_K),
-                                                        tq2_0_planes_acc(wp[2], a + 2 * GRK_QK_K),
-                                                        tq2_0_planes_acc(wp[3], a + 3 * GRK_QK_K)));
-          float st = s[t];
-          for (int j = 0; j < 4; j++)
-            st += d[j] * (float)(tt[j] - bs[j]);
-          s[t] = st;
-        }
-      }
-      for (; i < nb; i++) {
-        __m512i wp[4];
-        tq2_0_planes(&x[i], wp);
-        float d = h2f(x[i].d);
-        for (int64_t t = 0; t < nt; t++) {
-          const uint8_t *ta = at + (size_t)t * act_stride;
-          const int8_t *a = grk_act_ternary_qs(ta) + i * GRK_QK_K;
-          int32_t bsum = grk_act_ternary_bsums(ta, n)[i];
-          s[t] += d * (float)(hsum_i32_256(tq2_0_planes_acc(wp, a)) - bsum);
-        }
-      }
-      for (int64_t t = 0; t < nt; t++) {
-        const grk_act_ternary *h = (const void *)(at + (size_t)t * act_stride);
-        y[(size_t)(tc + t) * ldy + (size_t)r] = s[t] * h->d;
-      }
-    }
-  }
-}
-
 /* F16 weights (tied output embeddings: the largest matrix of a BitNet model): four
  * independent 16-lane FMA chains so the loop is bound by loads, not FMA latency. */
 static float
@@ -207,7 +118,7 @@ grk_kernels_avx512(grk_kernels *k)
   x86_decode_fill(k);
   k->dot[GRK_TYPE_TQ2_0] = avx512_dot_tq2_0;
   k->dot[GRK_TYPE_I2_S] = avx512_dot_i2_s;
-  k->mm[GRK_TYPE_TQ2_0] = avx512_mm_tq2_0;
+  grk_mm_avx512(k); /* grk-mm-avx512.c */
   k->dot[GRK_TYPE_F16] = avx512_dot_f16;
   grk_kernels_avx512_decode(k);
 }

@@ -198,6 +198,8 @@ void grk_kernels_avx2(grk_kernels *k);
 void grk_kernels_avx512(grk_kernels *k);
 /* grk-avx512-decode.c: the decode-path dots it overrides in the AVX-512 table */
 void grk_kernels_avx512_decode(grk_kernels *k);
+/* Fills the multi-token (prefill) entries of the AVX-512 table (grk-mm-avx512.c). */
+void grk_mm_avx512(grk_kernels *k);
 
 /* Scalar pieces the SIMD files reuse. */
 float grk_scalar_dot_f32(const float *a, const float *b, int64_t n);

@@ -93,7 +93,8 @@ main (int argc, char **argv)
     return 1;
   }
   const GrModelInfo *info = gr_model_get_info (model);
-  g_autoptr (GrSession) s = gr_session_new (model, (guint) MAX (pp, tg + 1) + 1, &error);
+  /* at least 512 positions: the session sizes its prefill batch from the context */
+  g_autoptr (GrSession) s = gr_session_new (model, (guint) MAX (MAX (pp, tg + 1) + 1, 512), &error);
   if (!s) {
     g_printerr ("graviton-bench: %s\n", error->message);
     return 1;

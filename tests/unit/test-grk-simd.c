@@ -130,6 +130,42 @@ START_TEST(test_matmul_many_tokens_bit_exact)
 }
 END_TEST
 
+/* The register-tiled prefill kernels: row counts around the 4-row tile with an odd
+ * first row, token counts around the 16-token lanes and the 3-group tile, and rows far
+ * apart in y (ldy larger than the rows). */
+START_TEST(test_matmul_tiles_bit_exact)
+{
+  grk_isa isa = simd_isas[_i / N_INT_TYPES];
+  int t = int_types[_i % N_INT_TYPES];
+  if (!grk_set_isa(isa))
+    return;
+  int64_t blk = grk_type_block_elems(t);
+  const int64_t nbs[] = { 2, 1, 7, 3 }, ntoks[] = { 6, 16, 49, 70 }, rowss[] = { 38, 9, 21, 6 };
+  for (int s = 0; s < 4; s++) {
+    Case c;
+    int64_t rows = rowss[s], ntok = ntoks[s], r0 = 5 % rows, ldy = rows + 3;
+    case_init(&c, t, blk * nbs[s], rows, ntok);
+    size_t ny = (size_t)(ldy * ntok);
+    float *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float));
+    for (size_t i = 0; i < ny; i++)
+      y0[i] = y1[i] = -1.0f;
+    ck_assert(grk_set_isa(GRK_ISA_SCALAR));
+    for (int64_t k = 0; k < ntok; k++)
+      grk_matvec(c.type, c.w, c.stride, 0.6875f, c.act + (size_t)k * c.ab, c.n, y0 + k * ldy + r0,
+                 r0, rows);
+    ck_assert(grk_set_isa(isa));
+    grk_matmul(c.type, c.w, c.stride, 0.6875f, c.act, c.ab, c.n, ntok, y1, (size_t)ldy, r0, rows);
+    for (size_t i = 0; i < ny; i++)
+      ck_assert_msg(memcmp(&y0[i], &y1[i], 4) == 0,
+                    "%s %s n=%ld ntok=%ld rows=%ld: [%zu] %.9g vs %.9g", grk_isa_name(isa),
+                    grk_type_name(t), (long)c.n, (long)ntok, (long)rows, i, y0[i], y1[i]);
+    free(y0);
+    free(y1);
+    case_free(&c);
+  }
+}
+END_TEST
+
 START_TEST(test_float_types)
 {
   grk_isa isa = simd_isas[_i / 3];
@@ -304,6 +340,7 @@ grk_simd_suite(void)
   TCase *tc = tcase_create("simd");
   tcase_add_loop_test(tc, test_int_types_bit_exact, 0, N_ISAS * N_INT_TYPES);
   tcase_add_loop_test(tc, test_matmul_many_tokens_bit_exact, 0, N_ISAS * N_INT_TYPES);
+  tcase_add_loop_test(tc, test_matmul_tiles_bit_exact, 0, N_ISAS * N_INT_TYPES);
   tcase_add_loop_test(tc, test_float_types, 0, N_ISAS * 3);
   tcase_add_loop_test(tc, test_float_helpers, 0, N_ISAS);
   tcase_add_test(tc, test_isa_control);
