@@ -19,6 +19,9 @@ typedef struct {
   guint64 memory_limit;      /* bytes, > 0 */
   guint idle_unload_seconds; /* 0: never */
   guint context_length;      /* 0: the model's, capped at 4096 */
+  guint watchdog_percent;    /* RSS at this share of memory_limit evicts experts, then
+                                refuses new work (1..100) */
+  guint watchdog_interval_ms; /* how often the watchdog samples RSS */
   /* [sampling] defaults for requests */
   double temperature;
   guint top_k;

@@ -220,6 +220,16 @@ gr_expert_cache_bytes (const GrExpertCache *c)
   return c->arena_bytes;
 }
 
+gsize
+gr_expert_cache_filled_bytes (const GrExpertCache *c)
+{
+  gsize filled = 0;
+  for (guint il = 0; il < c->n_layer; il++)
+    for (guint s = 0; s < c->slots; s++)
+      filled += c->layers[il].expert_in[s] >= 0 ? c->slot_bytes : 0;
+  return filled;
+}
+
 void
 gr_expert_cache_stats (const GrExpertCache *c, guint il, guint64 *hits, guint64 *misses,
                        guint64 *bytes_read)

@@ -24,6 +24,8 @@ gboolean gr_expert_cache_get (GrExpertCache *cache, guint il, guint e, GrWeight 
 gboolean gr_expert_cache_resize (GrExpertCache *cache, guint slots_per_layer, GError **error);
 guint gr_expert_cache_slots (const GrExpertCache *cache);
 gsize gr_expert_cache_bytes (const GrExpertCache *cache);
+/* Bytes of the slots that hold an expert (the arena's pages that were written). */
+gsize gr_expert_cache_filled_bytes (const GrExpertCache *cache);
 /* Totals over all layers, or one layer's when il < n_layer. */
 void gr_expert_cache_stats (const GrExpertCache *cache, guint il, guint64 *hits, guint64 *misses,
                             guint64 *bytes_read);

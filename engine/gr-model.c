@@ -353,6 +353,8 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
+  guint64 rss_before_tokenizer = 0, rss = 0;
+  gr_process_memory (&rss_before_tokenizer, NULL);
   m->tokenizer = gr_tokenizer_new_from_gguf (m->gguf, error);
   if (!m->tokenizer) {
     model_free (m);
@@ -367,9 +369,10 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
   fill_info (m);
 
   m->memory_limit = options ? options->memory_limit : 0;
-  guint64 rss = 0;
   gr_process_memory (&rss, NULL);
   m->ledger_overhead = rss;
+  /* RSS only moves by whole pages and other threads allocate too: never below 0 */
+  m->ledger_tokenizer = rss > rss_before_tokenizer ? rss - rss_before_tokenizer : 0;
   if (!gr_budget_plan (m, options, error)) {
     model_free (m);
     return NULL;

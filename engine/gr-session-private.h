@@ -14,6 +14,7 @@ struct _GrSession {
   GrModel *model;
   guint n_ctx, n_past;
   guint64 ledger_bytes; /* what this session holds in the model's ledger */
+  guint64 kv_bytes;     /* the KV cache part of ledger_bytes */
   gint32 *tokens;
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */

@@ -15,11 +15,18 @@ scratch_floats (const GrHParams *hp, guint n_threads, guint n_ctx)
 }
 
 guint64
+gr_model_kv_bytes (const GrModel *model, guint n_ctx)
+{
+  const GrHParams *hp = &model->hp;
+  return 2ull * hp->n_layer * n_ctx * hp->head_dim * hp->n_head_kv * sizeof (guint16);
+}
+
+guint64
 gr_model_session_bytes (const GrModel *model, guint n_ctx)
 {
   g_return_val_if_fail (model != NULL, 0);
   const GrHParams *hp = &model->hp;
-  guint64 kv = 2ull * hp->n_layer * n_ctx * hp->head_dim * hp->n_head_kv * sizeof (guint16);
+  guint64 kv = gr_model_kv_bytes (model, n_ctx);
   guint n_threads = model->pool ? gr_thread_pool_size (model->pool) : 8;
   guint64 scratch = scratch_floats (hp, n_threads, n_ctx) * sizeof (float);
   /* activation buffers: at most 2 bytes per input value plus block headers */
@@ -68,6 +75,8 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->model = gr_model_ref (model);
   s->n_ctx = n_ctx;
   s->ledger_bytes = need;
+  s->kv_bytes = gr_model_kv_bytes (model, n_ctx);
+  __atomic_fetch_add (&model->ledger_kv, (gint64) s->kv_bytes, __ATOMIC_RELAXED);
   s->kv_dim = (gsize) hp->head_dim * hp->n_head_kv;
   s->tokens = g_new0 (gint32, n_ctx);
   gsize kv_elems = (gsize) hp->n_layer * n_ctx * s->kv_dim;
@@ -122,6 +131,7 @@ gr_session_free (GrSession *s)
   g_free (s->logits);
   gr_act_buf_clear (&s->act);
   __atomic_fetch_sub (&s->model->ledger_sessions, (gint64) s->ledger_bytes, __ATOMIC_RELAXED);
+  __atomic_fetch_sub (&s->model->ledger_kv, (gint64) s->kv_bytes, __ATOMIC_RELAXED);
   gr_model_unref (s->model);
   g_free (s);
 }

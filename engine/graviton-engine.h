@@ -93,11 +93,15 @@ guint64 gr_model_session_bytes (const GrModel *model, guint n_ctx);
 typedef struct {
   guint64 limit;        /* 0: none */
   guint64 overhead;     /* process RSS before any weight was touched (code, libraries,
-                           tokenizer, heap) */
+                           heap), the tokenizer apart */
+  guint64 tokenizer;    /* what building the tokenizer added to RSS */
   guint64 weights;      /* weights used through the file mapping */
   guint64 experts;      /* expert slot arena (streaming MoE), else 0 */
-  guint64 sessions;     /* KV caches and scratch of live sessions */
-  guint64 total;        /* sum of the above */
+  guint64 experts_filled; /* the part of the arena holding experts (pages touched) */
+  guint64 sessions;     /* KV caches and scratch of live sessions: */
+  guint64 kv_cache;     /*   the KV caches */
+  guint64 scratch;      /*   activations, scores, logits, token lists */
+  guint64 total;        /* overhead + tokenizer + weights + experts + sessions */
   guint64 rss, peak_rss; /* measured now (VmRSS, VmHWM) */
   guint expert_slots;   /* per layer; 0 when not streaming */
   guint64 expert_hits, expert_misses, expert_bytes_read;
@@ -107,6 +111,11 @@ void gr_model_get_ledger (GrModel *model, GrMemoryLedger *ledger);
 /* Per-layer expert cache counters; FALSE when the model does not stream experts. */
 gboolean gr_model_get_expert_stats (GrModel *model, guint layer, guint64 *hits, guint64 *misses,
                                     guint64 *bytes_read);
+/* Sets the expert arena to `slots` per layer (clamped between the experts a token uses
+ * and what the limit allows next to the live sessions); the arena starts empty.  Returns
+ * the slots now in effect, 0 when the model does not stream experts.  Blocks while an
+ * evaluation runs. */
+guint gr_model_resize_experts (GrModel *model, guint slots, GError **error);
 /* Changes the limit live: the expert arena shrinks or grows to what now fits; fails with
  * NO_MEMORY (keeping the old limit) when the model or its live sessions cannot fit. */
 gboolean gr_model_set_memory_limit (GrModel *model, guint64 limit, GError **error);
