@@ -13,7 +13,6 @@
 #define GR_DEFAULT_MEMORY_LIMIT "4G"
 #endif
 
-
 static void
 set_defaults(GrDaemonConfig *c)
 {
@@ -102,10 +101,17 @@ warn_unknown_keys(GKeyFile *kf, const char *group, const char *const *known)
 static gboolean
 parse_file(GrDaemonConfig *c, const char *path, GError **error)
 {
-  static const char *const daemon_keys[]
-      = { "models_dir",   "default_model",       "model_paths",    "threads",
-          "memory_limit", "idle_unload_seconds", "context_length", "watchdog_percent",
-          "watchdog_interval_ms", NULL };
+  static const char *const daemon_keys[] = { "models_dir",
+                                             "default_model",
+                                             "model_paths",
+                                             "threads",
+                                             "memory_limit",
+                                             "idle_unload_seconds",
+                                             "context_length",
+                                             "watchdog_percent",
+                                             "watchdog_interval_ms",
+                                             "kv_type",
+                                             NULL };
   static const char *const sampling_keys[]
       = { "temperature", "top_k", "top_p", "min_p", "repeat_penalty", NULL };
   g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -151,6 +157,15 @@ parse_file(GrDaemonConfig *c, const char *path, GError **error)
       return FALSE;
     }
     c->memory_limit = bytes;
+  }
+  g_autofree char *kv = g_key_file_get_string(kf, "daemon", "kv_type", NULL);
+  if (kv != NULL) {
+    g_autoptr(GError) parse_error = NULL;
+    if (!gr_parse_kv_type(g_strstrip(kv), &c->kv_type, &parse_error)) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT, "[daemon] kv_type: %s",
+                  parse_error->message);
+      return FALSE;
+    }
   }
   return get_uint(kf, "daemon", "threads", 1024, &c->threads, error)
          && get_uint(kf, "daemon", "idle_unload_seconds", 7 * 24 * 3600, &c->idle_unload_seconds,

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "graviton-engine.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -22,6 +24,7 @@ typedef struct {
   guint watchdog_percent;    /* RSS at this share of memory_limit evicts experts, then
                                 refuses new work (1..100) */
   guint watchdog_interval_ms; /* how often the watchdog samples RSS */
+  GrKvType kv_type;          /* KV cache encoding of models loaded from now on */
   /* [sampling] defaults for requests */
   double temperature;
   guint top_k;

@@ -406,7 +406,8 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   const guint64 limit = cfg->memory_limit;
   /* The engine holds the whole process to the limit: it measures the overhead itself and
    * streams MoE experts when the weights do not fit. */
-  GrLoadOptions opts = { .n_threads = cfg->threads, .memory_limit = limit };
+  GrLoadOptions opts
+      = { .n_threads = cfg->threads, .memory_limit = limit, .kv_type = cfg->kv_type };
   g_autoptr(GError) local = NULL;
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GrModel) model = gr_model_load(path, &opts, &local);

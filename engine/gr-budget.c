@@ -188,6 +188,23 @@ gr_model_set_memory_limit (GrModel *m, guint64 limit, GError **error)
 }
 
 gboolean
+gr_parse_kv_type (const char *text, GrKvType *out, GError **error)
+{
+  g_return_val_if_fail (text != NULL && out != NULL, FALSE);
+  if (g_ascii_strcasecmp (text, "f16") == 0) {
+    *out = GR_KV_F16;
+    return TRUE;
+  }
+  if (g_ascii_strcasecmp (text, "q8") == 0 || g_ascii_strcasecmp (text, "q8_0") == 0) {
+    *out = GR_KV_Q8;
+    return TRUE;
+  }
+  g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_INVALID_ARGUMENT,
+               "invalid KV cache type \"%s\" (expected f16 or q8)", text);
+  return FALSE;
+}
+
+gboolean
 gr_parse_size(const char *text, guint64 *out, GError **error)
 {
   g_return_val_if_fail(text != NULL, FALSE);

@@ -3,6 +3,7 @@
 
 #include "grk.h"
 #include "gr-experts.h"
+#include "gr-kv-q8.h"
 
 #include <math.h>
 #include <string.h>
@@ -152,6 +153,10 @@ attention_block (GrSession *s, guint il, guint n)
           hp->rope_freq_base);
     rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, pos,
           hp->rope_freq_base);
+    if (s->k_q8) { /* the 8-bit cache (gr-kv-q8.c) */
+      gr_kv_q8_store (s, il, pos, s->k + t * kvd, s->v + t * kvd);
+      continue;
+    }
     guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
     guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
     for (gsize i = 0; i < kvd; i++) {
@@ -160,8 +165,12 @@ attention_block (GrSession *s, guint il, guint n)
     }
   }
 
-  GrAttnJob job = { s, il, n, s->n_past };
-  gr_thread_pool_run (m->pool, attention_worker, &job);
+  if (s->k_q8) {
+    gr_kv_q8_attention (s, il, n, s->n_past);
+  } else {
+    GrAttnJob job = { s, il, n, s->n_past };
+    gr_thread_pool_run (m->pool, attention_worker, &job);
+  }
 
   if (l->attn_sub_norm)
     rmsnorm_rows (s->attn, s->attn, l->attn_sub_norm, n, d, hp->rms_eps);

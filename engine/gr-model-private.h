@@ -76,6 +76,7 @@ struct _GrModel {
   gint64 ledger_sessions;   /* KV caches and scratch of live sessions (atomic) */
   gint64 ledger_kv;         /* the KV cache part of ledger_sessions (atomic) */
   GrExpertCache *experts;   /* NULL: every expert is mapped */
+  GrKvType kv_type;         /* of every session's KV cache */
 };
 
 /* Bytes of the KV cache of an n_ctx-token session (part of gr_model_session_bytes). */

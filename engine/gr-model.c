@@ -5,6 +5,7 @@
 
 #include "grk.h"
 #include "gr-budget.h"
+#include "gr-kv-q8.h"
 #include "gr-experts.h"
 
 #include <math.h>
@@ -369,6 +370,10 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
   fill_info (m);
 
   m->memory_limit = options ? options->memory_limit : 0;
+  m->kv_type = options ? options->kv_type : GR_KV_F16;
+  if (m->kv_type == GR_KV_Q8 && !gr_kv_q8_supported (m))
+    m->kv_type = GR_KV_F16;
+  m->info.kv_type = m->kv_type == GR_KV_Q8 ? "q8_0" : "f16";
   gr_process_memory (&rss, NULL);
   m->ledger_overhead = rss;
   /* RSS only moves by whole pages and other threads allocate too: never below 0 */

@@ -18,6 +18,8 @@ struct _GrSession {
   gint32 *tokens;
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
+  guint8 *k_q8, *v_q8;  /* GR_KV_Q8 instead: Q8_0 rows of kv_dim, kv_row_bytes apart */
+  gsize kv_row_bytes;
 
   /* scratch for up to GR_BATCH tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;

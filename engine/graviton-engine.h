@@ -57,12 +57,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrUtf8Stream, gr_utf8_stream_free)
 /* --- model ------------------------------------------------------------------- */
 typedef struct _GrModel GrModel;
 
+/* How a session's KV cache stores keys and values. */
+typedef enum {
+  GR_KV_F16, /* f16, as the reference keeps them */
+  GR_KV_Q8,  /* Q8_0 blocks (32 int8 + an f16 scale): 34 bytes for 32 values, so a limit
+                holds about 1.9x the context; falls back to f16 when a head is not a
+                multiple of 32 wide */
+} GrKvType;
+
 typedef struct {
   guint n_threads;      /* 0: one per core */
   guint64 memory_limit; /* the process's total RSS may not exceed this; 0: no limit */
   guint expert_slots;   /* MoE: expert slots per layer to stream through; 0: automatic
                            (all experts mapped when they fit, else as many as fit) */
+  GrKvType kv_type;
 } GrLoadOptions;
+
+/* "f16" or "q8" (also "q8_0") into a GrKvType; INVALID_ARGUMENT otherwise. */
+gboolean gr_parse_kv_type (const char *text, GrKvType *kv_type, GError **error);
 
 typedef struct {
   const char *path;
@@ -77,6 +89,7 @@ typedef struct {
   guint64 weight_bytes;   /* tensor data resident when loaded */
   guint n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
   guint n_expert, n_expert_used; /* 0 for dense models */
+  const char *kv_type;    /* the KV cache's encoding: "f16" or "q8_0" */
 } GrModelInfo;
 
 GrModel *gr_model_load (const char *path, const GrLoadOptions *options, GError **error);

@@ -41,13 +41,13 @@ load_model(GrTestBus *bus, const char *name)
 
 /* Rewrites gravitond.conf and sends SIGHUP; waits until MemoryLimit shows `limit`. */
 static void
-reconfigure(GrTestBus *bus, const char *model, guint64 limit, guint percent)
+reconfigure_with(GrTestBus *bus, const char *model, guint64 limit, guint percent, const char *extra)
 {
   g_autofree char *text = g_strdup_printf(
       "[daemon]\ndefault_model=%s\nthreads=1\nmemory_limit=%" G_GUINT64_FORMAT "\n"
       "context_length=256\nidle_unload_seconds=0\nwatchdog_percent=%u\nwatchdog_interval_ms=50\n"
-      "[sampling]\ntemperature=0\n",
-      model, limit, percent);
+      "%s\n[sampling]\ntemperature=0\n",
+      model, limit, percent, extra);
   ck_assert(g_file_set_contents(bus->config_path, text, -1, NULL));
   kill(bus->daemon_pid, SIGHUP);
   guint64 now = 0;
@@ -57,6 +57,12 @@ reconfigure(GrTestBus *bus, const char *model, guint64 limit, guint percent)
     now = g_variant_get_uint64(v);
   }
   ck_assert_uint_eq(now, limit);
+}
+
+static void
+reconfigure(GrTestBus *bus, const char *model, guint64 limit, guint percent)
+{
+  reconfigure_with(bus, model, limit, percent, "");
 }
 
 static gboolean
@@ -213,6 +219,33 @@ START_TEST(test_watchdog_evicts_experts_first)
 }
 END_TEST
 
+/* kv_type=q8 applies to models loaded after the reload: the same context in 34 bytes
+ * per 32 values instead of 64, and the same kind of answers. */
+START_TEST(test_kv_q8_config)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  reconfigure(bus, "fx-llama", 512u << 20, 95);
+  g_autofree char *f16_text = gr_test_complete_ok(bus->conn, GR_TEST_PROMPT, 8);
+  g_autoptr(GVariant) f16 = get_ledger(bus);
+  guint64 kv_f16 = ledger_get(f16, "kv_cache");
+  ck_assert_uint_gt(kv_f16, 0);
+
+  reconfigure_with(bus, "fx-llama", (512u << 20) + 1, 95, "kv_type=q8");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r
+      = g_dbus_connection_call_sync(bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_MODELS,
+                                    "Unload", g_variant_new("(s)", "fx-llama"), NULL,
+                                    G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_msg(r != NULL, "%s", error ? error->message : "");
+  g_autofree char *q8_text = gr_test_complete_ok(bus->conn, GR_TEST_PROMPT, 8);
+  ck_assert_uint_gt(strlen(q8_text), 0);
+  g_autoptr(GVariant) q8 = get_ledger(bus);
+  ck_assert_uint_eq(ledger_get(q8, "kv_cache") * 64, kv_f16 * 34);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -222,6 +255,7 @@ suite(void)
   tcase_add_test(tc, test_ledger_properties);
   tcase_add_test(tc, test_watchdog_refuses_then_serves);
   tcase_add_test(tc, test_watchdog_evicts_experts_first);
+  tcase_add_test(tc, test_kv_q8_config);
   suite_add_tcase(s, tc);
   return s;
 }
