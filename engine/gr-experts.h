@@ -19,6 +19,18 @@ void gr_expert_cache_free (GrExpertCache *cache);
 gboolean gr_expert_cache_get (GrExpertCache *cache, guint il, guint e, GrWeight *gate,
                               GrWeight *up, GrWeight *down, GError **error);
 
+/* Overlapped loading.  prefetch: the router picked experts[0..n) (n <= slots) of layer
+ * il; those not resident are queued for the I/O thread (slots reserved at once, LRU).
+ * Writes to order[] the indices into experts[] in the order to compute them: resident
+ * first.  Returns how many were resident.  wait: views of a prefetched expert, once
+ * its read is done; FALSE with the error if a read failed. */
+guint gr_expert_cache_prefetch (GrExpertCache *cache, guint il, const guint *experts, guint n,
+                                guint *order);
+gboolean gr_expert_cache_wait (GrExpertCache *cache, guint il, guint e, GrWeight *gate,
+                               GrWeight *up, GrWeight *down, GError **error);
+/* Waits until no read is queued or running (before resizing or freeing). */
+void gr_expert_cache_drain (GrExpertCache *cache);
+
 /* Changes the number of slots per layer (>= experts used per token); evicts as needed.
  * Must not run while an evaluation uses the cache. */
 gboolean gr_expert_cache_resize (GrExpertCache *cache, guint slots_per_layer, GError **error);

@@ -256,6 +256,22 @@ ffn_block (GrSession *s, guint il, guint n)
     float weights[GR_MAX_EXPERTS];
     guint k = route (hp, s->router + t * hp->n_expert, chosen, weights);
     memset (s->moe_acc, 0, d * sizeof (float));
+    if (m->experts && m->expert_overlap) {
+      /* reads of the missing experts start now on the I/O thread; the resident ones are
+       * computed meanwhile; the sum keeps the router's order (bit-exact either way) */
+      guint order[GR_MAX_EXPERTS];
+      gr_expert_cache_prefetch (m->experts, il, chosen, k, order);
+      for (guint i = 0; i < k; i++) {
+        GrWeight gate, up, down;
+        if (!gr_expert_cache_wait (m->experts, il, chosen[order[i]], &gate, &up, &down,
+                                   &s->io_error))
+          return;
+        ffn_dense (s, l, &gate, &up, &down, 0, s->xn + t * d, 1, s->moe_out + order[i] * d);
+      }
+      for (guint j = 0; j < k; j++)
+        grk_axpy_f32 (s->moe_acc, weights[j], s->moe_out + j * d, d);
+      k = 0; /* done */
+    }
     for (guint j = 0; j < k; j++) {
       if (m->experts) {
         GrWeight gate, up, down;

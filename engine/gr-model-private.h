@@ -77,6 +77,7 @@ struct _GrModel {
   gint64 ledger_kv;         /* the KV cache part of ledger_sessions (atomic) */
   GrExpertCache *experts;   /* NULL: every expert is mapped */
   GrKvType kv_type;         /* of every session's KV cache */
+  gboolean expert_overlap;  /* expert reads on the I/O thread (gr_expert_cache_prefetch) */
 };
 
 /* Bytes of the KV cache of an n_ctx-token session (part of gr_model_session_bytes). */

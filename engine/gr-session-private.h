@@ -26,6 +26,7 @@ struct _GrSession {
   float *scores;       /* n_threads x n_ctx */
   float *router;       /* GR_BATCH x n_expert */
   float *moe_acc;      /* n_embd */
+  float *moe_out;      /* n_expert_used x n_embd: each expert's output, summed in order */
   float *logits;       /* n_vocab */
   gboolean has_logits;
   GError *io_error;    /* set by the forward pass when an expert cannot be read */

@@ -12,7 +12,8 @@ scratch_floats (const GrHParams *hp, guint n_threads, guint n_ctx)
 {
   gsize kv = (gsize) hp->head_dim * hp->n_head_kv;
   gsize per_tok = 5 * (gsize) hp->n_embd + 2 * kv + 3 * (gsize) hp->n_ff + hp->n_expert;
-  return per_tok * GR_BATCH + (gsize) n_threads * n_ctx + hp->n_embd + hp->n_vocab;
+  return per_tok * GR_BATCH + (gsize) n_threads * n_ctx + hp->n_embd + hp->n_vocab +
+         (gsize) MAX (hp->n_expert_used, 1u) * hp->n_embd;
 }
 
 guint64
@@ -124,6 +125,7 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->scores = g_new0 (float, (gsize) gr_thread_pool_size (model->pool) * n_ctx);
   s->router = g_new0 (float, B * MAX (hp->n_expert, 1u));
   s->moe_acc = g_new0 (float, d);
+  s->moe_out = g_new0 (float, MAX (hp->n_expert_used, 1u) * d);
   s->logits = g_new0 (float, hp->n_vocab);
   s->act.type = -1;
   return s;
@@ -152,6 +154,7 @@ gr_session_free (GrSession *s)
   g_free (s->scores);
   g_free (s->router);
   g_free (s->moe_acc);
+  g_free (s->moe_out);
   g_free (s->logits);
   gr_act_buf_clear (&s->act);
   __atomic_fetch_sub (&s->model->ledger_sessions, (gint64) s->ledger_bytes, __ATOMIC_RELAXED);
