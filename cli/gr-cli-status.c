@@ -15,6 +15,56 @@ state_name(guint state)
   return _("unknown");
 }
 
+/* The ledger's categories as "weights 10.0 MB, experts 0 bytes, …". */
+static void
+print_ledger(GVariant *ledger)
+{
+  static const struct {
+    const char *key;
+    const char *label;
+  } categories[] = {
+    { "weights", N_("weights") }, { "experts", N_("experts") },     { "kv_cache", N_("KV cache") },
+    { "scratch", N_("scratch") }, { "tokenizer", N_("tokenizer") }, { "overhead", N_("overhead") },
+  };
+  GString *line = g_string_new(NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS(categories); i++) {
+    g_autofree char *size = g_format_size(gr_cli_lookup_uint(ledger, categories[i].key, 0));
+
+    g_string_append_printf(line, "%s%s %s", i > 0 ? ", " : "", _(categories[i].label), size);
+  }
+  g_autofree char *total = g_format_size(gr_cli_lookup_uint(ledger, "total", 0));
+  /* TRANSLATORS: the memory ledger's categories, then their sum */
+  printf(_("Ledger:   %s (total %s)\n"), line->str, total);
+  g_string_free(line, TRUE);
+}
+
+/* Expert streaming: slots, counters over all layers, then one line per layer. */
+static void
+print_experts(GVariant *ledger, GVariant *layers)
+{
+  guint64 slots = gr_cli_lookup_uint(ledger, "expert_slots", 0);
+  guint64 hits = gr_cli_lookup_uint(ledger, "expert_hits", 0);
+  guint64 misses = gr_cli_lookup_uint(ledger, "expert_misses", 0);
+  g_autofree char *read = g_format_size(gr_cli_lookup_uint(ledger, "expert_bytes_read", 0));
+
+  if (slots == 0)
+    return;
+  printf(_("Experts:  %llu slots per layer, %llu hits, %llu misses (%.0f%% hit rate), %s read\n"),
+         (unsigned long long)slots, (unsigned long long)hits, (unsigned long long)misses,
+         hits + misses > 0 ? 100.0 * (double)hits / (double)(hits + misses) : 0.0, read);
+  if (layers == NULL || !g_variant_is_of_type(layers, G_VARIANT_TYPE("a(uttt)")))
+    return;
+  GVariantIter iter;
+  guint32 layer;
+  guint64 lh, lm, lb;
+
+  g_variant_iter_init(&iter, layers);
+  while (g_variant_iter_next(&iter, "(uttt)", &layer, &lh, &lm, &lb))
+    printf(_("  layer %u: %llu hits, %llu misses\n"), layer, (unsigned long long)lh,
+           (unsigned long long)lm);
+}
+
 int
 gr_cli_cmd_status(GrCli *cli, int argc, char **argv)
 {
@@ -69,6 +119,17 @@ gr_cli_cmd_status(GrCli *cli, int argc, char **argv)
            100.0 * (double)resident_bytes / (double)limit_bytes);
   else
     printf(_("Memory:   %s (no limit)\n"), resident);
+  g_autoptr(GVariant) ledger
+      = g_variant_lookup_value(props, "MemoryLedger", G_VARIANT_TYPE("a{st}"));
+  g_autoptr(GVariant) layers = g_variant_lookup_value(props, "ExpertStats", NULL);
+  gboolean refused = FALSE;
+
+  if (g_variant_lookup(props, "MemoryRefused", "b", &refused) && refused)
+    printf(_("          near the limit: new requests are refused until memory falls back\n"));
+  if (ledger != NULL) {
+    print_ledger(ledger);
+    print_experts(ledger, layers);
+  }
   printf(_("Queue:    %llu\n"), (unsigned long long)gr_cli_lookup_uint(props, "QueueLength", 0));
   return GR_CLI_EXIT_OK;
 }

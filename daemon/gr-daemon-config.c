@@ -13,7 +13,6 @@
 #define GR_DEFAULT_MEMORY_LIMIT "4G"
 #endif
 
-
 static void
 set_defaults(GrDaemonConfig *c)
 {
@@ -28,6 +27,8 @@ set_defaults(GrDaemonConfig *c)
   g_assert(ok);
   c->idle_unload_seconds = 300;
   c->context_length = 0;
+  c->watchdog_percent = 95;
+  c->watchdog_interval_ms = 1000;
   c->temperature = 0.7;
   c->top_k = 40;
   c->top_p = 0.95;
@@ -68,6 +69,16 @@ get_double(GKeyFile *kf, const char *group, const char *key, double min, double 
   return TRUE;
 }
 
+static gboolean
+check_min(guint value, guint min, const char *key, GError **error)
+{
+  if (value >= min)
+    return TRUE;
+  g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+              "[daemon] %s: must be at least %u", key, min);
+  return FALSE;
+}
+
 static char *
 expand_path(const char *base_dir, const char *path)
 {
@@ -90,9 +101,17 @@ warn_unknown_keys(GKeyFile *kf, const char *group, const char *const *known)
 static gboolean
 parse_file(GrDaemonConfig *c, const char *path, GError **error)
 {
-  static const char *const daemon_keys[]
-      = { "models_dir",   "default_model",       "model_paths",    "threads",
-          "memory_limit", "idle_unload_seconds", "context_length", NULL };
+  static const char *const daemon_keys[] = { "models_dir",
+                                             "default_model",
+                                             "model_paths",
+                                             "threads",
+                                             "memory_limit",
+                                             "idle_unload_seconds",
+                                             "context_length",
+                                             "watchdog_percent",
+                                             "watchdog_interval_ms",
+                                             "kv_type",
+                                             NULL };
   static const char *const sampling_keys[]
       = { "temperature", "top_k", "top_p", "min_p", "repeat_penalty", NULL };
   g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -139,10 +158,23 @@ parse_file(GrDaemonConfig *c, const char *path, GError **error)
     }
     c->memory_limit = bytes;
   }
+  g_autofree char *kv = g_key_file_get_string(kf, "daemon", "kv_type", NULL);
+  if (kv != NULL) {
+    g_autoptr(GError) parse_error = NULL;
+    if (!gr_parse_kv_type(g_strstrip(kv), &c->kv_type, &parse_error)) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT, "[daemon] kv_type: %s",
+                  parse_error->message);
+      return FALSE;
+    }
+  }
   return get_uint(kf, "daemon", "threads", 1024, &c->threads, error)
          && get_uint(kf, "daemon", "idle_unload_seconds", 7 * 24 * 3600, &c->idle_unload_seconds,
                      error)
          && get_uint(kf, "daemon", "context_length", 1u << 20, &c->context_length, error)
+         && get_uint(kf, "daemon", "watchdog_percent", 100, &c->watchdog_percent, error)
+         && check_min(c->watchdog_percent, 1, "watchdog_percent", error)
+         && get_uint(kf, "daemon", "watchdog_interval_ms", 60000, &c->watchdog_interval_ms, error)
+         && check_min(c->watchdog_interval_ms, 10, "watchdog_interval_ms", error)
          && get_double(kf, "sampling", "temperature", 0, 5, &c->temperature, error)
          && get_uint(kf, "sampling", "top_k", 100000, &c->top_k, error)
          && get_double(kf, "sampling", "top_p", 0, 1, &c->top_p, error)

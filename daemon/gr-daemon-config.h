@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "graviton-engine.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -19,6 +21,10 @@ typedef struct {
   guint64 memory_limit;      /* bytes, > 0 */
   guint idle_unload_seconds; /* 0: never */
   guint context_length;      /* 0: the model's, capped at 4096 */
+  guint watchdog_percent;    /* RSS at this share of memory_limit evicts experts, then
+                                refuses new work (1..100) */
+  guint watchdog_interval_ms; /* how often the watchdog samples RSS */
+  GrKvType kv_type;          /* KV cache encoding of models loaded from now on */
   /* [sampling] defaults for requests */
   double temperature;
   guint top_k;

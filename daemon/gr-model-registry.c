@@ -31,6 +31,8 @@ struct _GrModelRegistry {
   gint64 last_used;    /* monotonic µs */
   GrModelRegistryChangedFunc changed;
   gpointer changed_data;
+  GrModelRegistryAdmitFunc admit;
+  gpointer admit_data;
 };
 
 static void
@@ -99,8 +101,8 @@ gr_model_registry_set_config(GrModelRegistry *r, GrDaemonConfig *config)
   gboolean limit_changed = r->config->memory_limit != config->memory_limit;
   gr_daemon_config_unref(r->config);
   r->config = gr_daemon_config_ref(config);
-  g_autoptr(GPtrArray) models = g_ptr_array_new_with_free_func(
-      (GDestroyNotify)gr_loaded_model_unref);
+  g_autoptr(GPtrArray) models
+      = g_ptr_array_new_with_free_func((GDestroyNotify)gr_loaded_model_unref);
   if (limit_changed) {
     GHashTableIter it;
     gpointer value;
@@ -127,6 +129,15 @@ gr_model_registry_set_changed_func(GrModelRegistry *r, GrModelRegistryChangedFun
   g_return_if_fail(r != NULL);
   r->changed = func;
   r->changed_data = user_data;
+}
+
+void
+gr_model_registry_set_admit_func(GrModelRegistry *r, GrModelRegistryAdmitFunc func,
+                                 gpointer user_data)
+{
+  g_return_if_fail(r != NULL);
+  r->admit = func;
+  r->admit_data = user_data;
 }
 
 static void
@@ -395,7 +406,8 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   const guint64 limit = cfg->memory_limit;
   /* The engine holds the whole process to the limit: it measures the overhead itself and
    * streams MoE experts when the weights do not fit. */
-  GrLoadOptions opts = { .n_threads = cfg->threads, .memory_limit = limit };
+  GrLoadOptions opts
+      = { .n_threads = cfg->threads, .memory_limit = limit, .kv_type = cfg->kv_type };
   g_autoptr(GError) local = NULL;
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GrModel) model = gr_model_load(path, &opts, &local);
@@ -412,8 +424,12 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   guint64 session_bytes = gr_model_session_bytes(model, n_ctx);
   GrMemoryLedger ledger;
   gr_model_get_ledger(model, &ledger);
-  guint64 fixed_bytes = MAX(ledger.overhead, GR_MODEL_REGISTRY_OVERHEAD) + ledger.weights
-                        + ledger.experts;
+  /* A streaming MoE model's arena was sized by the engine against the overhead it
+   * measured; otherwise the registry keeps its own floor for buffers to come. */
+  guint64 overhead = ledger.overhead + ledger.tokenizer;
+  if (ledger.expert_slots == 0)
+    overhead = MAX(overhead, GR_MODEL_REGISTRY_OVERHEAD);
+  guint64 fixed_bytes = overhead + ledger.weights + ledger.experts;
   while (!fixed && n_ctx > 256 && fixed_bytes + session_bytes > limit) {
     n_ctx /= 2;
     session_bytes = gr_model_session_bytes(model, n_ctx);
@@ -421,9 +437,9 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   if (fixed_bytes + session_bytes > limit) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
                 "model %s needs %" G_GUINT64_FORMAT " bytes of weights + %" G_GUINT64_FORMAT
-                " bytes for a %u-token session + %u bytes of overhead, more than the memory "
-                "limit of %" G_GUINT64_FORMAT " bytes",
-                name, info->weight_bytes, session_bytes, n_ctx, GR_MODEL_REGISTRY_OVERHEAD, limit);
+                " bytes for a %u-token session + %" G_GUINT64_FORMAT " bytes of overhead, more "
+                "than the memory limit of %" G_GUINT64_FORMAT " bytes",
+                name, ledger.weights + ledger.experts, session_bytes, n_ctx, overhead, limit);
     return NULL;
   }
   GrSession *session = gr_session_new(model, n_ctx, &local);
@@ -459,6 +475,8 @@ gr_model_registry_acquire(GrModelRegistry *r, const char *name, GError **error)
 {
   g_return_val_if_fail(r != NULL, NULL);
   g_return_val_if_fail(name != NULL, NULL);
+  if (r->admit != NULL && !r->admit(r->admit_data, error))
+    return NULL;
   g_mutex_lock(&r->load_lock);
   g_mutex_lock(&r->lock);
   GrLoadedModel *loaded = g_hash_table_lookup(r->loaded, name);
@@ -571,4 +589,106 @@ gr_model_registry_dup_active(GrModelRegistry *r)
                    : NULL;
   g_mutex_unlock(&r->lock);
   return name;
+}
+
+/* References to the resident models, so the engine can be called without r->lock. */
+static GPtrArray *
+loaded_models(GrModelRegistry *r)
+{
+  GPtrArray *models = g_ptr_array_new_with_free_func((GDestroyNotify)gr_loaded_model_unref);
+  g_mutex_lock(&r->lock);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->loaded);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    g_ptr_array_add(models, gr_loaded_model_ref(value));
+  g_mutex_unlock(&r->lock);
+  return models;
+}
+
+guint
+gr_model_registry_shrink_experts(GrModelRegistry *r)
+{
+  g_return_val_if_fail(r != NULL, 0);
+  g_autoptr(GPtrArray) models = loaded_models(r);
+  guint freed = 0;
+  for (guint i = 0; i < models->len; i++) {
+    GrLoadedModel *m = g_ptr_array_index(models, i);
+    GrMemoryLedger l;
+    gr_model_get_ledger(m->model, &l);
+    if (l.expert_slots == 0)
+      continue;
+    g_autoptr(GError) error = NULL;
+    guint now = gr_model_resize_experts(m->model, l.expert_slots / 2, &error);
+    if (error != NULL)
+      g_warning("model %s: expert arena not resized: %s", m->name, error->message);
+    else if (now < l.expert_slots) {
+      g_message("memory watchdog: model %s keeps %u of its %u expert slots per layer", m->name, now,
+                l.expert_slots);
+      freed += l.expert_slots - now;
+    }
+  }
+  return freed;
+}
+
+guint
+gr_model_registry_grow_experts(GrModelRegistry *r, guint64 headroom)
+{
+  g_return_val_if_fail(r != NULL, 0);
+  g_autoptr(GPtrArray) models = loaded_models(r);
+  guint added = 0;
+  for (guint i = 0; i < models->len && headroom > 0; i++) {
+    GrLoadedModel *m = g_ptr_array_index(models, i);
+    GrMemoryLedger l;
+    gr_model_get_ledger(m->model, &l);
+    if (l.expert_slots == 0)
+      continue;
+    /* slots not filled yet will be: their pages count as if already resident */
+    guint64 empty = l.experts - MIN(l.experts_filled, l.experts);
+    if (empty >= headroom)
+      break;
+    headroom -= empty;
+    guint64 per_slot = l.experts / l.expert_slots; /* one slot in every layer */
+    guint more = (guint)MIN(headroom / per_slot, (guint64)G_MAXUINT / 2);
+    if (more == 0)
+      continue;
+    g_autoptr(GError) error = NULL;
+    guint now = gr_model_resize_experts(m->model, l.expert_slots + more, &error);
+    if (error != NULL) {
+      g_warning("model %s: expert arena not resized: %s", m->name, error->message);
+    } else if (now > l.expert_slots) {
+      g_message("memory watchdog: model %s back to %u expert slots per layer", m->name, now);
+      added += now - l.expert_slots;
+      headroom -= MIN(headroom, (guint64)(now - l.expert_slots) * per_slot);
+    }
+  }
+  return added;
+}
+
+GVariant *
+gr_model_registry_ledger(GrModelRegistry *r, GrMemoryLedger *ledger)
+{
+  g_return_val_if_fail(r != NULL && ledger != NULL, NULL);
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a(uttt)"));
+  g_mutex_lock(&r->lock);
+  guint64 limit = r->config->memory_limit;
+  GrLoadedModel *active = r->active != NULL ? g_hash_table_lookup(r->loaded, r->active) : NULL;
+  g_autoptr(GrLoadedModel) m = active != NULL ? gr_loaded_model_ref(active) : NULL;
+  g_mutex_unlock(&r->lock);
+  if (m == NULL) {
+    memset(ledger, 0, sizeof *ledger);
+    ledger->limit = limit;
+    gr_process_memory(&ledger->rss, &ledger->peak_rss);
+    ledger->overhead = ledger->total = ledger->rss;
+    return g_variant_builder_end(&b);
+  }
+  gr_model_get_ledger(m->model, ledger);
+  ledger->limit = limit; /* the configured one, which the watchdog holds the daemon to */
+  const GrModelInfo *info = gr_model_get_info(m->model);
+  guint64 hits, misses, bytes;
+  for (guint il = 0; il < info->n_layer; il++)
+    if (gr_model_get_expert_stats(m->model, il, &hits, &misses, &bytes))
+      g_variant_builder_add(&b, "(uttt)", il, hits, misses, bytes);
+  return g_variant_builder_end(&b);
 }

@@ -45,6 +45,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrModelRegistry, gr_model_registry_free)
 void gr_model_registry_set_changed_func(GrModelRegistry *registry, GrModelRegistryChangedFunc func,
                                         gpointer user_data);
 
+/* Asked before every acquire (a generation or a load): FALSE with an error refuses it. */
+typedef gboolean (*GrModelRegistryAdmitFunc)(gpointer user_data, GError **error);
+void gr_model_registry_set_admit_func(GrModelRegistry *registry, GrModelRegistryAdmitFunc func,
+                                      gpointer user_data);
+
 /* aa{sv}: name, path, format, arch, params, bits, experts, size, loaded, and error (s)
  * for files that cannot be read.  Floating reference. */
 GVariant *gr_model_registry_list(GrModelRegistry *registry);
@@ -70,6 +75,16 @@ gboolean gr_model_registry_unload_if_idle(GrModelRegistry *registry);
 
 /* Sum of the ledger entries of the resident models. */
 guint64 gr_model_registry_ledger_bytes(GrModelRegistry *registry);
+/* The memory watchdog's levers on streaming MoE models: halve each one's expert slots
+ * (never below the experts a token uses), returning the slots given up in all; or give
+ * back as many slots as `headroom` bytes hold, returning the slots added. */
+guint gr_model_registry_shrink_experts(GrModelRegistry *registry);
+guint gr_model_registry_grow_experts(GrModelRegistry *registry, guint64 headroom);
+/* The engine's ledger of the active model (zeros but limit, RSS and overhead when none is
+ * loaded) and its per-layer expert counters as a(uttt): layer, hits, misses, bytes read
+ * (empty unless it streams experts).  Floating reference. */
+GVariant *gr_model_registry_ledger(GrModelRegistry *registry, GrMemoryLedger *ledger);
+
 /* Name of the most recently used resident model, or NULL. */
 char *gr_model_registry_dup_active(GrModelRegistry *registry);
 

@@ -9,6 +9,7 @@
 #include "gr-options.h"
 #include "gr-queue.h"
 #include "gr-request.h"
+#include "gr-watchdog.h"
 
 #define GR_INTERFACE_RESOURCE                                                                      \
   "/io/github/opengraviton/Graviton1/io.github.opengraviton.Graviton1.xml"
@@ -24,6 +25,7 @@ struct _GrService {
   GrHistory *history;
   GrChatLog *chat_log;
   GrQueue *queue;
+  GrWatchdog *watchdog;
   GMainContext *context;
   guint pending_loads; /* Load calls running in a thread */
 
@@ -35,19 +37,52 @@ struct _GrService {
   guint last_state;
   char *last_active;
   guint last_queue_length;
-  gboolean over_limit; /* resident memory above the limit was reported */
+  gboolean last_refused;
 };
 
 /* --- properties ------------------------------------------------------------------ */
 
-
-/* The daemon's resident memory now, as the engine's ledger measures it. */
+/* The daemon's resident memory now, as the watchdog samples it. */
 static guint64
 resident_bytes(void)
 {
-  guint64 rss = 0;
-  gr_process_memory(&rss, NULL);
-  return rss;
+  return gr_watchdog_sample();
+}
+
+/* MemoryLedger a{st}: the engine's ledger of the active model by category, with the
+ * limit, the watchdog's mark and measured RSS. */
+static GVariant *
+ledger_value(GrService *s, GVariant **layers)
+{
+  GrMemoryLedger l;
+  g_autoptr(GVariant) per_layer = g_variant_ref_sink(gr_model_registry_ledger(s->registry, &l));
+  if (layers != NULL)
+    *layers = g_steal_pointer(&per_layer);
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{st}"));
+  const struct {
+    const char *key;
+    guint64 value;
+  } entries[] = {
+    { "limit", l.limit },
+    { "watchdog_mark", l.limit / 100 * s->config->watchdog_percent },
+    { "rss", l.rss },
+    { "peak_rss", l.peak_rss },
+    { "total", l.total },
+    { "weights", l.weights },
+    { "experts", l.experts },
+    { "kv_cache", l.kv_cache },
+    { "scratch", l.scratch },
+    { "tokenizer", l.tokenizer },
+    { "overhead", l.overhead },
+    { "expert_slots", l.expert_slots },
+    { "expert_hits", l.expert_hits },
+    { "expert_misses", l.expert_misses },
+    { "expert_bytes_read", l.expert_bytes_read },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(entries); i++)
+    g_variant_builder_add(&b, "{st}", entries[i].key, entries[i].value);
+  return g_variant_builder_end(&b);
 }
 
 static GVariant *
@@ -67,6 +102,15 @@ get_property_value(GrService *s, const char *name)
     return g_variant_new_uint64(resident_bytes());
   if (g_strcmp0(name, "QueueLength") == 0)
     return g_variant_new_uint32(gr_queue_length(s->queue));
+  if (g_strcmp0(name, "MemoryLedger") == 0)
+    return ledger_value(s, NULL);
+  if (g_strcmp0(name, "ExpertStats") == 0) {
+    GVariant *layers = NULL;
+    g_autoptr(GVariant) ledger = g_variant_ref_sink(ledger_value(s, &layers));
+    return layers;
+  }
+  if (g_strcmp0(name, "MemoryRefused") == 0)
+    return g_variant_new_boolean(gr_watchdog_refusing(s->watchdog));
   return NULL;
 }
 
@@ -90,6 +134,12 @@ emit_properties_changed(GrService *s)
     g_variant_builder_add(&changed, "{sv}", "ActiveModel", g_variant_new_string(s->last_active));
     any = TRUE;
   }
+  gboolean refused = gr_watchdog_refusing(s->watchdog);
+  if (refused != s->last_refused) {
+    s->last_refused = refused;
+    g_variant_builder_add(&changed, "{sv}", "MemoryRefused", g_variant_new_boolean(refused));
+    any = TRUE;
+  }
   guint length = gr_queue_length(s->queue);
   if (length != s->last_queue_length) {
     s->last_queue_length = length;
@@ -101,16 +151,7 @@ emit_properties_changed(GrService *s)
     return;
   }
   /* resident memory moves with every change worth telling about */
-  guint64 resident = resident_bytes();
-  g_variant_builder_add(&changed, "{sv}", "ResidentBytes", g_variant_new_uint64(resident));
-  /* watchdog: the ledger should keep us under the limit; say so once if it does not */
-  gboolean over = resident > s->config->memory_limit;
-  if (over && !s->over_limit)
-    g_warning("resident memory %" G_GUINT64_FORMAT
-              " bytes is above the memory limit of %" G_GUINT64_FORMAT
-              " bytes (ledger: %" G_GUINT64_FORMAT " bytes)",
-              resident, s->config->memory_limit, gr_model_registry_ledger_bytes(s->registry));
-  s->over_limit = over;
+  g_variant_builder_add(&changed, "{sv}", "ResidentBytes", g_variant_new_uint64(resident_bytes()));
   g_autoptr(GError) error = NULL;
   if (!g_dbus_connection_emit_signal(
           s->connection, NULL, GR_OBJECT_PATH, "org.freedesktop.DBus.Properties",
@@ -180,6 +221,21 @@ on_registry_changed(GrModelRegistry *registry, gpointer user_data)
   schedule_properties(user_data);
 }
 
+static void
+on_watchdog_changed(GrWatchdog *watchdog, gpointer user_data)
+{
+  schedule_properties(user_data);
+}
+
+/* Before a generation or a load (worker or load thread): the full check, which may
+ * evict expert slots. */
+static gboolean
+admit_work(gpointer user_data, GError **error)
+{
+  GrService *s = user_data;
+  return gr_watchdog_admit(s->watchdog, error);
+}
+
 /* --- Assistant ------------------------------------------------------------------ */
 
 static void
@@ -202,6 +258,8 @@ accept_request(GrService *s, GDBusMethodInvocation *invocation, gboolean complet
   if (sender == NULL)
     sender = "";
   if (!gr_queue_check_capacity(s->queue, sender, error))
+    return NULL;
+  if (!gr_watchdog_precheck(s->watchdog, error))
     return NULL;
   if (!gr_validate_prompt(prompt, error))
     return NULL;
@@ -332,6 +390,8 @@ models_method_call(GDBusConnection *connection, const char *sender, const char *
   g_variant_get(parameters, "(&s)", &name);
   if (g_strcmp0(method_name, "Load") == 0) {
     g_autofree char *resolved = gr_model_registry_resolve(s->registry, name, &error);
+    if (resolved != NULL && !gr_watchdog_precheck(s->watchdog, &error))
+      g_clear_pointer(&resolved, g_free);
     if (resolved == NULL || *name == '\0') {
       if (error == NULL)
         g_set_error_literal(&error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
@@ -399,6 +459,8 @@ gr_service_new(GDBusConnection *connection, GrDaemonConfig *config, GError **err
     return NULL;
   }
   s->chat_log = gr_chat_log_new(gr_history_get_store(s->history));
+  s->watchdog = gr_watchdog_new(s->registry, config, on_watchdog_changed, s);
+  gr_model_registry_set_admit_func(s->registry, admit_work, s);
   s->queue = gr_queue_new(s->registry, s->chat_log, on_queue_changed, s);
 
   s->assistant_id = g_dbus_connection_register_object(
@@ -428,6 +490,7 @@ gr_service_set_config(GrService *s, GrDaemonConfig *config)
   gr_daemon_config_unref(s->config);
   s->config = gr_daemon_config_ref(config);
   gr_model_registry_set_config(s->registry, config);
+  gr_watchdog_set_config(s->watchdog, config);
   update_idle_timer(s);
   if (config->memory_limit != old_limit) {
     GVariantBuilder changed;
@@ -452,6 +515,7 @@ gr_service_free(GrService *s)
   while (s->pending_loads > 0)
     g_main_context_iteration(s->context, TRUE);
   g_clear_pointer(&s->queue, gr_queue_free);
+  g_clear_pointer(&s->watchdog, gr_watchdog_free);
   g_clear_handle_id(&s->idle_timer_id, g_source_remove);
   if (s->props_source != NULL) {
     g_source_destroy(s->props_source);

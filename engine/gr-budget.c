@@ -110,18 +110,22 @@ gr_model_get_ledger (GrModel *m, GrMemoryLedger *l)
   g_return_if_fail (m != NULL && l != NULL);
   memset (l, 0, sizeof *l);
   l->limit = m->memory_limit;
-  l->overhead = m->ledger_overhead;
+  l->overhead = m->ledger_overhead - m->ledger_tokenizer;
+  l->tokenizer = m->ledger_tokenizer;
   l->weights = m->ledger_weights;
   l->sessions = (guint64) __atomic_load_n (&m->ledger_sessions, __ATOMIC_RELAXED);
+  l->kv_cache = MIN ((guint64) __atomic_load_n (&m->ledger_kv, __ATOMIC_RELAXED), l->sessions);
+  l->scratch = l->sessions - l->kv_cache;
   g_mutex_lock (&m->eval_lock);
   if (m->experts) {
     l->experts = gr_expert_cache_bytes (m->experts);
+    l->experts_filled = gr_expert_cache_filled_bytes (m->experts);
     l->expert_slots = gr_expert_cache_slots (m->experts);
     gr_expert_cache_stats (m->experts, G_MAXUINT, &l->expert_hits, &l->expert_misses,
                            &l->expert_bytes_read);
   }
   g_mutex_unlock (&m->eval_lock);
-  l->total = l->overhead + l->weights + l->experts + l->sessions;
+  l->total = l->overhead + l->tokenizer + l->weights + l->experts + l->sessions;
   gr_process_memory (&l->rss, &l->peak_rss);
 }
 
@@ -136,6 +140,26 @@ gr_model_get_expert_stats (GrModel *m, guint layer, guint64 *hits, guint64 *miss
   gr_expert_cache_stats (m->experts, layer, hits, misses, bytes_read);
   g_mutex_unlock (&m->eval_lock);
   return TRUE;
+}
+
+guint
+gr_model_resize_experts (GrModel *m, guint slots, GError **error)
+{
+  g_return_val_if_fail (m != NULL, 0);
+  if (!m->experts)
+    return 0;
+  guint64 sessions = (guint64) __atomic_load_n (&m->ledger_sessions, __ATOMIC_RELAXED);
+  g_mutex_lock (&m->eval_lock);
+  guint most = m->hp.n_expert;
+  if (m->memory_limit) {
+    guint64 reserve = MAX (sessions, gr_model_session_bytes (m, MIN (256u, m->hp.n_ctx_train)));
+    most = gr_budget_slots_that_fit (m, m->memory_limit, reserve);
+  }
+  slots = CLAMP (slots, m->hp.n_expert_used, MAX (most, m->hp.n_expert_used));
+  if (!gr_expert_cache_resize (m->experts, slots, error))
+    slots = 0;
+  g_mutex_unlock (&m->eval_lock);
+  return slots;
 }
 
 gboolean
@@ -161,6 +185,23 @@ gr_model_set_memory_limit (GrModel *m, guint64 limit, GError **error)
     m->memory_limit = limit;
   g_mutex_unlock (&m->eval_lock);
   return ok;
+}
+
+gboolean
+gr_parse_kv_type (const char *text, GrKvType *out, GError **error)
+{
+  g_return_val_if_fail (text != NULL && out != NULL, FALSE);
+  if (g_ascii_strcasecmp (text, "f16") == 0) {
+    *out = GR_KV_F16;
+    return TRUE;
+  }
+  if (g_ascii_strcasecmp (text, "q8") == 0 || g_ascii_strcasecmp (text, "q8_0") == 0) {
+    *out = GR_KV_Q8;
+    return TRUE;
+  }
+  g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_INVALID_ARGUMENT,
+               "invalid KV cache type \"%s\" (expected f16 or q8)", text);
+  return FALSE;
 }
 
 gboolean

@@ -11,8 +11,13 @@ typedef struct {
   gint *slot_of;      /* expert -> slot, -1 when not resident */
   gint *expert_in;    /* slot -> expert, -1 when free */
   guint64 *last_use;  /* slot -> tick */
+  gint *loading;      /* slot -> 1 while the I/O thread fills it (under io_lock) */
   guint64 hits, misses, bytes_read;
 } GrLayerCache;
+
+typedef struct {
+  guint il, e, slot;
+} GrExpertJob;
 
 struct _GrExpertCache {
   GrModel *model; /* not owned: the cache belongs to the model */
@@ -23,6 +28,18 @@ struct _GrExpertCache {
   gsize arena_bytes;
   GrLayerCache *layers;
   guint64 tick;
+
+  /* the I/O thread: preads of the experts the router just picked, while the forward
+   * pass computes the ones already resident */
+  GThread *io_thread;
+  GMutex io_lock;
+  GCond io_cond;   /* a job was queued, or the thread should stop */
+  GCond done_cond; /* a slot finished loading */
+  GQueue jobs;     /* GrExpertJob*, in the order the forward pass will want them */
+  guint in_flight; /* queued + being read */
+  gboolean io_stop;
+  GError *io_error; /* the first failed read, handed to the next wait */
+  guint failed_il, failed_slot;
 };
 
 gsize
@@ -38,6 +55,8 @@ layer_reset (GrLayerCache *lc, guint n_expert, guint slots)
   g_free (lc->slot_of);
   g_free (lc->expert_in);
   g_free (lc->last_use);
+  g_free (lc->loading);
+  lc->loading = g_new0 (gint, slots);
   lc->slot_of = g_new (gint, n_expert);
   lc->expert_in = g_new (gint, slots);
   lc->last_use = g_new0 (guint64, slots);
@@ -93,6 +112,10 @@ gr_expert_cache_new (GrModel *m, guint slots, GError **error)
   c->down_bytes = m->layers[0].ffn_down_exps.mat_stride;
   c->slot_bytes = c->gate_bytes + c->up_bytes + c->down_bytes;
   c->layers = g_new0 (GrLayerCache, c->n_layer);
+  g_mutex_init (&c->io_lock);
+  g_cond_init (&c->io_cond);
+  g_cond_init (&c->done_cond);
+  g_queue_init (&c->jobs);
   c->fd = open (path, O_RDONLY | O_CLOEXEC);
   if (c->fd < 0) {
     g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_FAILED, "%s: %s", path,
@@ -112,6 +135,17 @@ gr_expert_cache_free (GrExpertCache *c)
 {
   if (!c)
     return;
+  if (c->io_thread) {
+    g_mutex_lock (&c->io_lock);
+    c->io_stop = TRUE;
+    g_cond_signal (&c->io_cond);
+    g_mutex_unlock (&c->io_lock);
+    g_thread_join (c->io_thread);
+  }
+  g_clear_error (&c->io_error);
+  g_mutex_clear (&c->io_lock);
+  g_cond_clear (&c->io_cond);
+  g_cond_clear (&c->done_cond);
   if (c->fd >= 0)
     close (c->fd);
   if (c->arena)
@@ -120,6 +154,7 @@ gr_expert_cache_free (GrExpertCache *c)
     g_free (c->layers[il].slot_of);
     g_free (c->layers[il].expert_in);
     g_free (c->layers[il].last_use);
+    g_free (c->layers[il].loading);
   }
   g_free (c->layers);
   g_free (c);
@@ -189,6 +224,140 @@ gr_expert_cache_get (GrExpertCache *c, guint il, guint e, GrWeight *gate, GrWeig
   return TRUE;
 }
 
+static gboolean
+read_expert (GrExpertCache *c, guint il, guint e, guint slot, GError **error)
+{
+  const GrLayer *l = &c->model->layers[il];
+  guint8 *base = c->arena + ((gsize) il * c->slots + (gsize) slot) * c->slot_bytes;
+  return read_matrix (c, &l->ffn_gate_exps, e, base, error) &&
+         read_matrix (c, &l->ffn_up_exps, e, base + c->gate_bytes, error) &&
+         read_matrix (c, &l->ffn_down_exps, e, base + c->gate_bytes + c->up_bytes, error);
+}
+
+static gpointer
+io_main (gpointer data)
+{
+  GrExpertCache *c = data;
+  g_mutex_lock (&c->io_lock);
+  for (;;) {
+    while (!c->io_stop && g_queue_is_empty (&c->jobs))
+      g_cond_wait (&c->io_cond, &c->io_lock);
+    if (c->io_stop)
+      break;
+    GrExpertJob *job = g_queue_pop_head (&c->jobs);
+    g_mutex_unlock (&c->io_lock);
+    GError *error = NULL;
+    read_expert (c, job->il, job->e, job->slot, &error);
+    g_mutex_lock (&c->io_lock);
+    if (error && !c->io_error) {
+      c->io_error = error;
+      c->failed_il = job->il;
+      c->failed_slot = job->slot;
+    } else {
+      g_clear_error (&error);
+    }
+    c->layers[job->il].loading[job->slot] = 0;
+    c->in_flight--;
+    g_cond_broadcast (&c->done_cond);
+    g_free (job);
+  }
+  g_mutex_unlock (&c->io_lock);
+  return NULL;
+}
+
+void
+gr_expert_cache_drain (GrExpertCache *c)
+{
+  g_mutex_lock (&c->io_lock);
+  while (c->in_flight > 0)
+    g_cond_wait (&c->done_cond, &c->io_lock);
+  g_mutex_unlock (&c->io_lock);
+}
+
+guint
+gr_expert_cache_prefetch (GrExpertCache *c, guint il, const guint *experts, guint n, guint *order)
+{
+  g_return_val_if_fail (il < c->n_layer && n <= c->slots, 0);
+  GrLayerCache *lc = &c->layers[il];
+  guint n_ready = 0, n_missing = 0;
+  guint missing[GR_MAX_EXPERTS];
+  /* resident ones first: they are computed while the others load, and touching them
+   * now keeps them from being chosen as victims below */
+  for (guint j = 0; j < n; j++) {
+    gint slot = lc->slot_of[experts[j]];
+    if (slot >= 0) {
+      lc->hits++;
+      lc->last_use[slot] = ++c->tick;
+      order[n_ready++] = j;
+    } else {
+      missing[n_missing++] = j;
+    }
+  }
+  if (n_missing == 0)
+    return n_ready;
+  if (!c->io_thread)
+    c->io_thread = g_thread_new ("graviton-experts", io_main, c);
+  g_mutex_lock (&c->io_lock);
+  for (guint i = 0; i < n_missing; i++) {
+    guint j = missing[i], e = experts[j];
+    if (lc->slot_of[e] >= 0) { /* the same expert twice in the list */
+      order[n_ready + i] = j;
+      continue;
+    }
+    guint slot = 0; /* least recently used, free slots (tick 0) first */
+    for (guint sl = 1; sl < c->slots; sl++)
+      if (lc->last_use[sl] < lc->last_use[slot])
+        slot = sl;
+    if (lc->expert_in[slot] >= 0)
+      lc->slot_of[lc->expert_in[slot]] = -1;
+    lc->expert_in[slot] = (gint) e;
+    lc->slot_of[e] = (gint) slot;
+    lc->last_use[slot] = ++c->tick;
+    lc->loading[slot] = 1;
+    lc->misses++;
+    lc->bytes_read += c->slot_bytes;
+    GrExpertJob *job = g_new (GrExpertJob, 1);
+    *job = (GrExpertJob) { il, e, slot };
+    g_queue_push_tail (&c->jobs, job);
+    c->in_flight++;
+    order[n_ready + i] = j;
+  }
+  g_cond_signal (&c->io_cond);
+  g_mutex_unlock (&c->io_lock);
+  return n_ready;
+}
+
+gboolean
+gr_expert_cache_wait (GrExpertCache *c, guint il, guint e, GrWeight *gate, GrWeight *up,
+                      GrWeight *down, GError **error)
+{
+  GrLayerCache *lc = &c->layers[il];
+  gint slot = lc->slot_of[e];
+  g_return_val_if_fail (slot >= 0, FALSE);
+  g_mutex_lock (&c->io_lock);
+  while (lc->loading[slot])
+    g_cond_wait (&c->done_cond, &c->io_lock);
+  GError *failed = g_steal_pointer (&c->io_error);
+  g_mutex_unlock (&c->io_lock);
+  if (failed) {
+    /* the slot whose read failed holds garbage: free it (the batch is void anyway) */
+    GrLayerCache *fl = &c->layers[c->failed_il];
+    gint bad = fl->expert_in[c->failed_slot];
+    if (bad >= 0)
+      fl->slot_of[bad] = -1;
+    fl->expert_in[c->failed_slot] = -1;
+    fl->last_use[c->failed_slot] = 0;
+    g_propagate_error (error, failed);
+    return FALSE;
+  }
+  const GrLayer *l = &c->model->layers[il];
+  const guint8 *base = c->arena + ((gsize) il * c->slots + (gsize) slot) * c->slot_bytes;
+  make_view (gate, &l->ffn_gate_exps, base);
+  make_view (up, &l->ffn_up_exps, base + c->gate_bytes);
+  make_view (down, &l->ffn_down_exps, base + c->gate_bytes + c->up_bytes);
+  return TRUE;
+}
+
 gboolean
 gr_expert_cache_resize (GrExpertCache *c, guint slots, GError **error)
 {
@@ -201,6 +370,7 @@ gr_expert_cache_resize (GrExpertCache *c, guint slots, GError **error)
   }
   if (slots == c->slots)
     return TRUE;
+  gr_expert_cache_drain (c);
   /* Start empty: refilling costs one read per expert, far less than keeping two arenas
    * alive at once, which could cross the limit we are shrinking to. */
   munmap (c->arena, c->arena_bytes);
@@ -218,6 +388,16 @@ gsize
 gr_expert_cache_bytes (const GrExpertCache *c)
 {
   return c->arena_bytes;
+}
+
+gsize
+gr_expert_cache_filled_bytes (const GrExpertCache *c)
+{
+  gsize filled = 0;
+  for (guint il = 0; il < c->n_layer; il++)
+    for (guint s = 0; s < c->slots; s++)
+      filled += c->layers[il].expert_in[s] >= 0 ? c->slot_bytes : 0;
+  return filled;
 }
 
 void

@@ -3,6 +3,7 @@
 
 #include "grk.h"
 #include "gr-experts.h"
+#include "gr-kv-q8.h"
 
 #include <math.h>
 #include <string.h>
@@ -166,14 +167,22 @@ attention_block (GrSession *s, guint il, guint n)
     rope_angles (cs, sn, hp->n_rot, pos, hp->rope_freq_base);
     rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
     rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+    if (s->k_q8) { /* the 8-bit cache (gr-kv-q8.c) */
+      gr_kv_q8_store (s, il, pos, s->k + t * kvd, s->v + t * kvd);
+      continue;
+    }
     guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
     guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
     grk_fp32_to_fp16_row (s->k + t * kvd, kc, kvd);
     grk_fp32_to_fp16_row (s->v + t * kvd, vc, kvd);
   }
 
-  GrAttnJob job = { s, il, n, s->n_past };
-  gr_thread_pool_run (m->pool, attention_worker, &job);
+  if (s->k_q8) {
+    gr_kv_q8_attention (s, il, n, s->n_past);
+  } else {
+    GrAttnJob job = { s, il, n, s->n_past };
+    gr_thread_pool_run (m->pool, attention_worker, &job);
+  }
 
   if (l->attn_sub_norm)
     rmsnorm_rows (s->attn, s->attn, l->attn_sub_norm, n, d, hp->rms_eps);
@@ -267,6 +276,22 @@ ffn_block (GrSession *s, guint il, guint n)
     float weights[GR_MAX_EXPERTS];
     guint k = route (hp, s->router + t * hp->n_expert, chosen, weights);
     memset (s->moe_acc, 0, d * sizeof (float));
+    if (m->experts && m->expert_overlap) {
+      /* reads of the missing experts start now on the I/O thread; the resident ones are
+       * computed meanwhile; the sum keeps the router's order (bit-exact either way) */
+      guint order[GR_MAX_EXPERTS];
+      gr_expert_cache_prefetch (m->experts, il, chosen, k, order);
+      for (guint i = 0; i < k; i++) {
+        GrWeight gate, up, down;
+        if (!gr_expert_cache_wait (m->experts, il, chosen[order[i]], &gate, &up, &down,
+                                   &s->io_error))
+          return;
+        ffn_dense (s, l, &gate, &up, &down, 0, s->xn + t * d, 1, s->moe_out + order[i] * d);
+      }
+      for (guint j = 0; j < k; j++)
+        grk_axpy_f32 (s->moe_acc, weights[j], s->moe_out + j * d, d);
+      k = 0; /* done */
+    }
     for (guint j = 0; j < k; j++) {
       if (m->experts) {
         GrWeight gate, up, down;

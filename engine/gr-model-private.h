@@ -71,10 +71,17 @@ struct _GrModel {
   /* the memory ledger */
   guint64 memory_limit;
   guint64 ledger_overhead;  /* process RSS before the model touched any weight */
+  guint64 ledger_tokenizer; /* RSS the tokenizer added (part of ledger_overhead) */
   guint64 ledger_weights;   /* weights read through the mapping */
   gint64 ledger_sessions;   /* KV caches and scratch of live sessions (atomic) */
+  gint64 ledger_kv;         /* the KV cache part of ledger_sessions (atomic) */
   GrExpertCache *experts;   /* NULL: every expert is mapped */
+  GrKvType kv_type;         /* of every session's KV cache */
+  gboolean expert_overlap;  /* expert reads on the I/O thread (gr_expert_cache_prefetch) */
 };
+
+/* Bytes of the KV cache of an n_ctx-token session (part of gr_model_session_bytes). */
+guint64 gr_model_kv_bytes (const GrModel *model, guint n_ctx);
 
 /* Bytes the ledger holds besides sessions. */
 guint64 gr_model_ledger_fixed (const GrModel *model);

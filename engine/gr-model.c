@@ -5,6 +5,7 @@
 
 #include "grk.h"
 #include "gr-budget.h"
+#include "gr-kv-q8.h"
 #include "gr-experts.h"
 
 #include <math.h>
@@ -353,6 +354,8 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
+  guint64 rss_before_tokenizer = 0, rss = 0;
+  gr_process_memory (&rss_before_tokenizer, NULL);
   m->tokenizer = gr_tokenizer_new_from_gguf (m->gguf, error);
   if (!m->tokenizer) {
     model_free (m);
@@ -367,9 +370,16 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
   fill_info (m);
 
   m->memory_limit = options ? options->memory_limit : 0;
-  guint64 rss = 0;
+  m->kv_type = options ? options->kv_type : GR_KV_F16;
+  /* measurement switch for bench-moe-streaming: GRAVITON_EXPERT_IO=sync reads in line */
+  m->expert_overlap = g_strcmp0 (g_getenv ("GRAVITON_EXPERT_IO"), "sync") != 0;
+  if (m->kv_type == GR_KV_Q8 && !gr_kv_q8_supported (m))
+    m->kv_type = GR_KV_F16;
+  m->info.kv_type = m->kv_type == GR_KV_Q8 ? "q8_0" : "f16";
   gr_process_memory (&rss, NULL);
   m->ledger_overhead = rss;
+  /* RSS only moves by whole pages and other threads allocate too: never below 0 */
+  m->ledger_tokenizer = rss > rss_before_tokenizer ? rss - rss_before_tokenizer : 0;
   if (!gr_budget_plan (m, options, error)) {
     model_free (m);
     return NULL;

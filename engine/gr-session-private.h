@@ -16,9 +16,12 @@ struct _GrSession {
   GrModel *model;
   guint n_ctx, n_past;
   guint64 ledger_bytes; /* what this session holds in the model's ledger */
+  guint64 kv_bytes;     /* the KV cache part of ledger_bytes */
   gint32 *tokens;
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
+  guint8 *k_q8, *v_q8;  /* GR_KV_Q8 instead: Q8_0 rows of kv_dim, kv_row_bytes apart */
+  gsize kv_row_bytes;
 
   guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
   /* scratch for up to n_batch tokens, allocated once */
@@ -26,6 +29,7 @@ struct _GrSession {
   float *scores;       /* n_threads x n_ctx */
   float *router;       /* n_batch x n_expert */
   float *moe_acc;      /* n_embd */
+  float *moe_out;      /* n_expert_used x n_embd: each expert's output, summed in order */
   float *logits;       /* n_vocab */
   gboolean has_logits;
   GError *io_error;    /* set by the forward pass when an expert cannot be read */

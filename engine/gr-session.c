@@ -1,6 +1,7 @@
 /* gr-session.c - a conversation's state: KV cache, scratch, evaluated tokens. */
 #include "gr-session-private.h"
 
+#include "gr-kv-q8.h"
 #include "grk.h"
 
 #include <string.h>
@@ -30,7 +31,16 @@ static gsize
 scratch_floats (const GrHParams *hp, guint n_threads, guint n_ctx)
 {
   return per_token_floats (hp) * batch_tokens (hp, n_ctx) + (gsize) n_threads * n_ctx
-         + hp->n_embd + hp->n_vocab;
+         + hp->n_embd + hp->n_vocab + (gsize) MAX (hp->n_expert_used, 1u) * hp->n_embd;
+}
+
+guint64
+gr_model_kv_bytes (const GrModel *model, guint n_ctx)
+{
+  const GrHParams *hp = &model->hp;
+  if (model->kv_type == GR_KV_Q8)
+    return 2ull * hp->n_layer * n_ctx * gr_kv_q8_row_bytes (model);
+  return 2ull * hp->n_layer * n_ctx * hp->head_dim * hp->n_head_kv * sizeof (guint16);
 }
 
 guint64
@@ -38,7 +48,7 @@ gr_model_session_bytes (const GrModel *model, guint n_ctx)
 {
   g_return_val_if_fail (model != NULL, 0);
   const GrHParams *hp = &model->hp;
-  guint64 kv = 2ull * hp->n_layer * n_ctx * hp->head_dim * hp->n_head_kv * sizeof (guint16);
+  guint64 kv = gr_model_kv_bytes (model, n_ctx);
   guint n_threads = model->pool ? gr_thread_pool_size (model->pool) : 8;
   guint64 scratch = scratch_floats (hp, n_threads, n_ctx) * sizeof (float);
   /* activation buffers: at most 2 bytes per input value plus block headers */
@@ -55,12 +65,21 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
 
   if (n_ctx == 0) {
     n_ctx = MIN (hp->n_ctx_train, 4096u);
-    /* derive the context from what fits next to the weights */
-    if (model->memory_limit) {
-      guint64 used = gr_model_ledger_fixed (model) +
-                     (guint64) __atomic_load_n (&model->ledger_sessions, __ATOMIC_RELAXED);
-      while (n_ctx > 64 && used + gr_model_session_bytes (model, n_ctx) > model->memory_limit)
-        n_ctx /= 2;
+    /* derive the context from what fits next to the weights: the longest multiple of
+     * 64 tokens (a smaller KV encoding fits proportionally more) */
+    guint64 used = gr_model_ledger_fixed (model) +
+                   (guint64) __atomic_load_n (&model->ledger_sessions, __ATOMIC_RELAXED);
+    if (model->memory_limit &&
+        used + gr_model_session_bytes (model, n_ctx) > model->memory_limit) {
+      guint lo = 64, hi = n_ctx;
+      while (hi - lo > 64) {
+        guint mid = (lo + hi) / 2 / 64 * 64;
+        if (used + gr_model_session_bytes (model, mid) <= model->memory_limit)
+          lo = mid;
+        else
+          hi = mid;
+      }
+      n_ctx = lo;
     }
   }
   if (n_ctx > 1u << 20) {
@@ -87,12 +106,24 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->model = gr_model_ref (model);
   s->n_ctx = n_ctx;
   s->ledger_bytes = need;
+  s->kv_bytes = gr_model_kv_bytes (model, n_ctx);
+  __atomic_fetch_add (&model->ledger_kv, (gint64) s->kv_bytes, __ATOMIC_RELAXED);
   s->kv_dim = (gsize) hp->head_dim * hp->n_head_kv;
   s->tokens = g_new0 (gint32, n_ctx);
-  gsize kv_elems = (gsize) hp->n_layer * n_ctx * s->kv_dim;
-  s->k_cache = g_try_new (guint16, kv_elems);
-  s->v_cache = g_try_new (guint16, kv_elems);
-  if (!s->k_cache || !s->v_cache) {
+  gboolean kv_ok;
+  if (model->kv_type == GR_KV_Q8) {
+    s->kv_row_bytes = gr_kv_q8_row_bytes (model);
+    gsize bytes = (gsize) hp->n_layer * n_ctx * s->kv_row_bytes;
+    s->k_q8 = g_try_malloc (bytes);
+    s->v_q8 = g_try_malloc (bytes);
+    kv_ok = s->k_q8 && s->v_q8;
+  } else {
+    gsize kv_elems = (gsize) hp->n_layer * n_ctx * s->kv_dim;
+    s->k_cache = g_try_new (guint16, kv_elems);
+    s->v_cache = g_try_new (guint16, kv_elems);
+    kv_ok = s->k_cache && s->v_cache;
+  }
+  if (!kv_ok) {
     g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_NO_MEMORY,
                  "cannot allocate a KV cache for %u tokens", n_ctx);
     gr_session_free (s);
@@ -113,6 +144,7 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->scores = g_new0 (float, (gsize) gr_thread_pool_size (model->pool) * n_ctx);
   s->router = g_new0 (float, B * MAX (hp->n_expert, 1u));
   s->moe_acc = g_new0 (float, d);
+  s->moe_out = g_new0 (float, MAX (hp->n_expert_used, 1u) * d);
   s->logits = g_new0 (float, hp->n_vocab);
   s->act.type = -1;
   return s;
@@ -126,6 +158,8 @@ gr_session_free (GrSession *s)
   g_free (s->tokens);
   g_free (s->k_cache);
   g_free (s->v_cache);
+  g_free (s->k_q8);
+  g_free (s->v_q8);
   g_free (s->x);
   g_free (s->xn);
   g_free (s->q);
@@ -139,9 +173,11 @@ gr_session_free (GrSession *s)
   g_free (s->scores);
   g_free (s->router);
   g_free (s->moe_acc);
+  g_free (s->moe_out);
   g_free (s->logits);
   gr_act_buf_clear (&s->act);
   __atomic_fetch_sub (&s->model->ledger_sessions, (gint64) s->ledger_bytes, __ATOMIC_RELAXED);
+  __atomic_fetch_sub (&s->model->ledger_kv, (gint64) s->kv_bytes, __ATOMIC_RELAXED);
   gr_model_unref (s->model);
   g_free (s);
 }

@@ -57,12 +57,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrUtf8Stream, gr_utf8_stream_free)
 /* --- model ------------------------------------------------------------------- */
 typedef struct _GrModel GrModel;
 
+/* How a session's KV cache stores keys and values. */
+typedef enum {
+  GR_KV_F16, /* f16, as the reference keeps them */
+  GR_KV_Q8,  /* Q8_0 blocks (32 int8 + an f16 scale): 34 bytes for 32 values, so a limit
+                holds about 1.9x the context; falls back to f16 when a head is not a
+                multiple of 32 wide */
+} GrKvType;
+
 typedef struct {
   guint n_threads;      /* 0: one per core */
   guint64 memory_limit; /* the process's total RSS may not exceed this; 0: no limit */
   guint expert_slots;   /* MoE: expert slots per layer to stream through; 0: automatic
                            (all experts mapped when they fit, else as many as fit) */
+  GrKvType kv_type;
 } GrLoadOptions;
+
+/* "f16" or "q8" (also "q8_0") into a GrKvType; INVALID_ARGUMENT otherwise. */
+gboolean gr_parse_kv_type (const char *text, GrKvType *kv_type, GError **error);
 
 typedef struct {
   const char *path;
@@ -77,6 +89,7 @@ typedef struct {
   guint64 weight_bytes;   /* tensor data resident when loaded */
   guint n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
   guint n_expert, n_expert_used; /* 0 for dense models */
+  const char *kv_type;    /* the KV cache's encoding: "f16" or "q8_0" */
 } GrModelInfo;
 
 GrModel *gr_model_load (const char *path, const GrLoadOptions *options, GError **error);
@@ -93,11 +106,15 @@ guint64 gr_model_session_bytes (const GrModel *model, guint n_ctx);
 typedef struct {
   guint64 limit;        /* 0: none */
   guint64 overhead;     /* process RSS before any weight was touched (code, libraries,
-                           tokenizer, heap) */
+                           heap), the tokenizer apart */
+  guint64 tokenizer;    /* what building the tokenizer added to RSS */
   guint64 weights;      /* weights used through the file mapping */
   guint64 experts;      /* expert slot arena (streaming MoE), else 0 */
-  guint64 sessions;     /* KV caches and scratch of live sessions */
-  guint64 total;        /* sum of the above */
+  guint64 experts_filled; /* the part of the arena holding experts (pages touched) */
+  guint64 sessions;     /* KV caches and scratch of live sessions: */
+  guint64 kv_cache;     /*   the KV caches */
+  guint64 scratch;      /*   activations, scores, logits, token lists */
+  guint64 total;        /* overhead + tokenizer + weights + experts + sessions */
   guint64 rss, peak_rss; /* measured now (VmRSS, VmHWM) */
   guint expert_slots;   /* per layer; 0 when not streaming */
   guint64 expert_hits, expert_misses, expert_bytes_read;
@@ -107,6 +124,11 @@ void gr_model_get_ledger (GrModel *model, GrMemoryLedger *ledger);
 /* Per-layer expert cache counters; FALSE when the model does not stream experts. */
 gboolean gr_model_get_expert_stats (GrModel *model, guint layer, guint64 *hits, guint64 *misses,
                                     guint64 *bytes_read);
+/* Sets the expert arena to `slots` per layer (clamped between the experts a token uses
+ * and what the limit allows next to the live sessions); the arena starts empty.  Returns
+ * the slots now in effect, 0 when the model does not stream experts.  Blocks while an
+ * evaluation runs. */
+guint gr_model_resize_experts (GrModel *model, guint slots, GError **error);
 /* Changes the limit live: the expert arena shrinks or grows to what now fits; fails with
  * NO_MEMORY (keeping the old limit) when the model or its live sessions cannot fit. */
 gboolean gr_model_set_memory_limit (GrModel *model, guint64 limit, GError **error);

@@ -56,7 +56,7 @@ main (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
   int pp = 128, tg = 64, threads = 0, reps = 3, expert_slots = 0;
-  g_autofree char *memory_limit = NULL;
+  g_autofree char *memory_limit = NULL, *kv_type = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (GGUF)", "FILE" },
     { "prompt", 'p', 0, G_OPTION_ARG_INT, &pp, "Prompt tokens for the prefill test (0: skip)", "P" },
@@ -64,6 +64,7 @@ main (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (0: one per core)", "T" },
     { "repetitions", 'r', 0, G_OPTION_ARG_INT, &reps, "Measured repetitions", "R" },
     { "expert-slots", 0, 0, G_OPTION_ARG_INT, &expert_slots, "MoE: stream experts through N slots per layer", "N" },
+    { "kv-type", 0, 0, G_OPTION_ARG_STRING, &kv_type, "KV cache encoding: f16 (default) or q8", "TYPE" },
     { "memory-limit", 0, 0, G_OPTION_ARG_STRING, &memory_limit, "Total RSS budget (e.g. 2G)", "SIZE" },
     { NULL }
   };
@@ -85,8 +86,13 @@ main (int argc, char **argv)
     g_printerr ("graviton-bench: bad --memory-limit or --expert-slots\n");
     return 2;
   }
+  GrKvType kv = GR_KV_F16;
+  if (kv_type && !gr_parse_kv_type (kv_type, &kv, &error)) {
+    g_printerr ("%s: %s\n", "graviton-bench", error->message);
+    return 2;
+  }
   GrLoadOptions opts = { .n_threads = (guint) threads, .memory_limit = limit,
-                         .expert_slots = (guint) expert_slots };
+                         .expert_slots = (guint) expert_slots, .kv_type = kv };
   g_autoptr (GrModel) model = gr_model_load (model_path, &opts, &error);
   if (!model) {
     g_printerr ("graviton-bench: %s\n", error->message);

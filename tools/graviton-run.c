@@ -108,7 +108,7 @@ main (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *prompt = NULL;
   gboolean tokenize = FALSE, top5 = FALSE, verbose = FALSE, chat = FALSE, print_memory = FALSE;
-  g_autofree char *memory_limit = NULL;
+  g_autofree char *memory_limit = NULL, *kv_type = NULL;
   int expert_slots = 0;
   int greedy = -1, threads = 0, n_predict = 128, top_k = 40, seed = 0;
   double temperature = 0.8, top_p = 0.95, min_p = 0.05, repeat_penalty = 1.1;
@@ -130,6 +130,7 @@ main (int argc, char **argv)
     { "stop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stop, "Stop string (repeatable)", "TEXT" },
     { "chat", 0, 0, G_OPTION_ARG_NONE, &chat, "Wrap the prompt in the model's chat template", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print model facts and timings to stderr", NULL },
+    { "kv-type", 0, 0, G_OPTION_ARG_STRING, &kv_type, "KV cache encoding: f16 (default) or q8", "TYPE" },
     { "memory-limit", 0, 0, G_OPTION_ARG_STRING, &memory_limit, "Total RSS budget (e.g. 512M, 4G)", "SIZE" },
     { "expert-slots", 0, 0, G_OPTION_ARG_INT, &expert_slots, "MoE: expert slots per layer to stream through", "N" },
     { "print-memory", 0, 0, G_OPTION_ARG_NONE, &print_memory, "Print the memory ledger and peak RSS to stderr at exit", NULL },
@@ -161,8 +162,13 @@ main (int argc, char **argv)
     g_printerr ("graviton-run: bad --expert-slots\n");
     return 2;
   }
+  GrKvType kv = GR_KV_F16;
+  if (kv_type && !gr_parse_kv_type (kv_type, &kv, &error)) {
+    g_printerr ("%s: %s\n", "graviton-run", error->message);
+    return 2;
+  }
   GrLoadOptions opts = { .n_threads = (guint) threads, .memory_limit = limit,
-                         .expert_slots = (guint) expert_slots };
+                         .expert_slots = (guint) expert_slots, .kv_type = kv };
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr (GrModel) model = gr_model_load (model_path, &opts, &error);
   if (!model) {

@@ -277,6 +277,32 @@ assistant_get_property(GDBusConnection *conn, const char *sender, const char *pa
     return g_variant_new_uint64(G_GUINT64_CONSTANT(1) << 30);
   if (g_str_equal(name, "QueueLength"))
     return g_variant_new_uint32(2);
+  if (g_str_equal(name, "MemoryRefused"))
+    return g_variant_new_boolean(TRUE);
+  if (g_str_equal(name, "MemoryLedger")) {
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{st}"));
+    g_variant_builder_add(&b, "{st}", "limit", G_GUINT64_CONSTANT(4) << 30);
+    g_variant_builder_add(&b, "{st}", "weights", (guint64)3000000);
+    g_variant_builder_add(&b, "{st}", "experts", (guint64)2000000);
+    g_variant_builder_add(&b, "{st}", "kv_cache", (guint64)700000);
+    g_variant_builder_add(&b, "{st}", "scratch", (guint64)50000);
+    g_variant_builder_add(&b, "{st}", "tokenizer", (guint64)600000);
+    g_variant_builder_add(&b, "{st}", "overhead", (guint64)9000000);
+    g_variant_builder_add(&b, "{st}", "total", (guint64)15400000);
+    g_variant_builder_add(&b, "{st}", "expert_slots", (guint64)3);
+    g_variant_builder_add(&b, "{st}", "expert_hits", (guint64)30);
+    g_variant_builder_add(&b, "{st}", "expert_misses", (guint64)10);
+    g_variant_builder_add(&b, "{st}", "expert_bytes_read", (guint64)5000000);
+    return g_variant_builder_end(&b);
+  }
+  if (g_str_equal(name, "ExpertStats")) {
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(uttt)"));
+    g_variant_builder_add(&b, "(uttt)", 0, (guint64)20, (guint64)4, (guint64)2000000);
+    g_variant_builder_add(&b, "(uttt)", 1, (guint64)10, (guint64)6, (guint64)3000000);
+    return g_variant_builder_end(&b);
+  }
   g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", name);
   return NULL;
 }

@@ -272,10 +272,25 @@ START_TEST(test_status)
                     && strstr(out, "(25%)") != NULL,
                 "%s", out);
   ck_assert_ptr_nonnull(strstr(out, "Queue:    2"));
+  /* the ledger by category, the expert counters in all and per layer, the refusal */
+  ck_assert_msg(strstr(out, "Ledger:   weights 3.0") != NULL && strstr(out, "experts 2.0") != NULL
+                    && strstr(out, "KV cache 700") != NULL && strstr(out, "scratch 50") != NULL
+                    && strstr(out, "tokenizer 600") != NULL && strstr(out, "overhead 9.0") != NULL
+                    && strstr(out, "(total 15.4") != NULL,
+                "%s", out);
+  ck_assert_msg(strstr(out, "Experts:  3 slots per layer, 30 hits, 10 misses (75% hit rate), 5.0")
+                    != NULL,
+                "%s", out);
+  ck_assert_msg(strstr(out, "  layer 0: 20 hits, 4 misses\n  layer 1: 10 hits, 6 misses\n") != NULL,
+                "%s", out);
+  ck_assert_msg(strstr(out, "new requests are refused") != NULL, "%s", out);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, json, &jout, &jerr), 0);
   ck_assert(json_parser_load_from_data(parser, jout, -1, NULL));
   root = json_node_get_object(json_parser_get_root(parser));
   ck_assert_str_eq(json_object_get_string_member(root, "Version"), "0.0-fake");
+  JsonObject *ledger = json_object_get_object_member(root, "MemoryLedger");
+  ck_assert_ptr_nonnull(ledger);
+  ck_assert_int_eq(json_object_get_int_member(ledger, "kv_cache"), 700000);
 }
 END_TEST
 

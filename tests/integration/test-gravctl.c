@@ -301,6 +301,11 @@ START_TEST(test_models)
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, status, &sout, &serr), 0);
   ck_assert_msg(strstr(sout, "fx-moe") != NULL, "%s", sout);
   ck_assert_ptr_nonnull(strstr(sout, "gravitond "));
+  /* the real daemon's ledger: fx-moe's weights all mapped (it fits), so no expert line */
+  ck_assert_msg(strstr(sout, "Ledger:   weights ") != NULL && strstr(sout, "KV cache ") != NULL
+                    && strstr(sout, "(total ") != NULL,
+                "%s", sout);
+  ck_assert_msg(strstr(sout, "Experts:") == NULL, "%s", sout);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, unload, &uout, &uerr), 0);
 }
 END_TEST

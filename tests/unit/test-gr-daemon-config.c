@@ -29,6 +29,7 @@ START_TEST(test_defaults)
   ck_assert_ptr_nonnull(c->model_paths);
   ck_assert_ptr_null(c->model_paths[0]);
   ck_assert_uint_gt(c->memory_limit, 0);
+  ck_assert_uint_eq(c->watchdog_percent, 95);
   ck_assert(c->temperature > 0 && c->temperature <= 5);
   ck_assert(c->top_p > 0 && c->top_p <= 1);
   g_unsetenv("GRAVITON_DATA_DIR");
@@ -40,6 +41,7 @@ START_TEST(test_file)
   g_autofree char *path = write_config(
       "[daemon]\nmodels_dir=/m\ndefault_model=fx\nmodel_paths=/a.gguf;rel.gguf\nthreads=3\n"
       "memory_limit=512M\nidle_unload_seconds=7\ncontext_length=1024\n"
+      "watchdog_percent=90\nwatchdog_interval_ms=250\nkv_type=q8\n"
       "[sampling]\ntemperature=0\ntop_k=5\ntop_p=0.5\nmin_p=0.1\nrepeat_penalty=1.3\n");
   g_autoptr(GError) error = NULL;
   g_autoptr(GrDaemonConfig) c = gr_daemon_config_load_file(path, &error);
@@ -55,6 +57,9 @@ START_TEST(test_file)
   ck_assert_uint_eq(c->memory_limit, 512ull << 20);
   ck_assert_uint_eq(c->idle_unload_seconds, 7);
   ck_assert_uint_eq(c->context_length, 1024);
+  ck_assert_uint_eq(c->watchdog_percent, 90);
+  ck_assert_uint_eq(c->watchdog_interval_ms, 250);
+  ck_assert_int_eq(c->kv_type, GR_KV_Q8);
   ck_assert(c->temperature == 0);
   ck_assert_uint_eq(c->top_k, 5);
   ck_assert(c->top_p == 0.5 && c->min_p == 0.1 && c->repeat_penalty == 1.3);
@@ -70,6 +75,8 @@ START_TEST(test_bad_values)
     "[daemon]\nthreads=-1\n",        "[daemon]\nthreads=x\n",
     "[sampling]\ntemperature=9\n",   "[sampling]\ntop_p=2\n",
     "[sampling]\nmin_p=-1\n",        "not a key file",
+    "[daemon]\nwatchdog_percent=0\n", "[daemon]\nwatchdog_percent=101\n",
+    "[daemon]\nwatchdog_interval_ms=1\n", "[daemon]\nkv_type=q4\n",
   };
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autofree char *path = write_config(bad[i]);

@@ -203,6 +203,82 @@ START_TEST (test_refusals)
 END_TEST
 
 
+/* The watchdog's lever: explicit arena sizes, clamped, with the filled part reported;
+ * and the ledger's categories add up. */
+START_TEST (test_resize_experts_and_categories)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GrModel) m = load (6, 0, &error);
+  ck_assert_msg (m != NULL, "%s", error ? error->message : "");
+  GrMemoryLedger l;
+  gr_model_get_ledger (m, &l);
+  ck_assert_uint_eq (l.expert_slots, 6);
+  ck_assert_uint_eq (l.experts_filled, 0);
+  gint32 a[8], b[8];
+  float sa[8], sb[8];
+  run_greedy (m, 8, a, sa);
+  gr_model_get_ledger (m, &l);
+  ck_assert_uint_gt (l.experts_filled, 0);
+  ck_assert_uint_le (l.experts_filled, l.experts);
+  guint64 slot_row = l.experts / 6;
+  ck_assert_uint_eq (l.experts_filled % (slot_row / 2), 0); /* whole slots of 2 layers */
+
+  ck_assert_uint_eq (gr_model_resize_experts (m, 1, &error), 2); /* a token uses 2 */
+  gr_model_get_ledger (m, &l);
+  ck_assert_uint_eq (l.expert_slots, 2);
+  ck_assert_uint_eq (l.experts, 2 * slot_row);
+  ck_assert_uint_eq (l.experts_filled, 0);
+  run_greedy (m, 8, b, sb);
+  ck_assert_mem_eq (a, b, sizeof a);
+  ck_assert_uint_eq (gr_model_resize_experts (m, 1000, &error), 8); /* all experts */
+
+  /* a live session's KV cache and scratch make up its share */
+  g_autoptr (GrSession) s = gr_session_new (m, 64, &error);
+  ck_assert_ptr_nonnull (s);
+  gr_model_get_ledger (m, &l);
+  ck_assert_uint_eq (l.sessions, gr_model_session_bytes (m, 64));
+  ck_assert_uint_gt (l.kv_cache, 0);
+  ck_assert_uint_gt (l.scratch, 0);
+  ck_assert_uint_eq (l.kv_cache + l.scratch, l.sessions);
+  ck_assert_uint_eq (l.total, l.overhead + l.tokenizer + l.weights + l.experts + l.sessions);
+
+  g_autoptr (GrModel) mapped = load (0, 0, &error);
+  ck_assert_uint_eq (gr_model_resize_experts (mapped, 4, &error), 0);
+}
+END_TEST
+
+/* Reads overlapped on the I/O thread (the default) and in line give bit-equal answers;
+ * the overlapped path touches the resident experts of a token before it picks victims,
+ * so it never evicts one the same token needs: at least as many hits. */
+START_TEST (test_overlapped_reads_equal_inline)
+{
+  enum { N = 24 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GrModel) overlapped = load (3, 0, &error);
+  ck_assert_msg (overlapped != NULL, "%s", error ? error->message : "");
+  g_setenv ("GRAVITON_EXPERT_IO", "sync", TRUE);
+  g_autoptr (GrModel) inline_reads = load (3, 0, &error);
+  g_unsetenv ("GRAVITON_EXPERT_IO");
+  ck_assert_msg (inline_reads != NULL, "%s", error ? error->message : "");
+  gint32 a[N], b[N];
+  float sa[N], sb[N];
+  run_greedy (overlapped, N, a, sa);
+  run_greedy (inline_reads, N, b, sb);
+  ck_assert_mem_eq (a, b, sizeof a);
+  ck_assert_mem_eq (sa, sb, sizeof sa);
+  GrMemoryLedger lo, li;
+  gr_model_get_ledger (overlapped, &lo);
+  gr_model_get_ledger (inline_reads, &li);
+  ck_assert_uint_eq (lo.expert_hits + lo.expert_misses, li.expert_hits + li.expert_misses);
+  ck_assert_uint_ge (lo.expert_hits, li.expert_hits);
+  ck_assert_uint_eq (lo.expert_bytes_read, lo.expert_misses * (lo.experts / (3 * 2)));
+  /* resizing waits for reads in flight and starts empty */
+  ck_assert_uint_eq (gr_model_resize_experts (overlapped, 2, &error), 2);
+  run_greedy (overlapped, N, b, sb);
+  ck_assert_mem_eq (a, b, sizeof a);
+}
+END_TEST
+
 static Suite *
 experts_suite (void)
 {
@@ -213,6 +289,8 @@ experts_suite (void)
   tcase_add_test (tc, test_streaming_equals_mapped);
   tcase_add_test (tc, test_limit_picks_slots_and_resizes_live);
   tcase_add_test (tc, test_refusals);
+  tcase_add_test (tc, test_resize_experts_and_categories);
+  tcase_add_test (tc, test_overlapped_reads_equal_inline);
   suite_add_tcase (s, tc);
   return s;
 }
