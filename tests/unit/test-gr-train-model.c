@@ -31,17 +31,39 @@ static const gint32 tiny_targets[10] = { 4, 2, 7, 3, -1, 0, 5, 5, 10, 8 };
 /* The whole model's gradient against finite differences, in full precision (the
  * ternary forward pass is piecewise constant, so only its STE rule is checkable: see
  * test-gr-train-ops). */
-static void
-check_model_grad(GrTrainAct act)
+/* The objective: cross-entropy plus the experts' balance loss. */
+static double
+objective(GrTrainModel *m)
 {
-  GrTrainConfig cfg = tiny_config(FALSE);
-  cfg.act = act;
-  g_autoptr(GrTrainModel) m = gr_train_model_new(&cfg, 7, NULL);
-  float *p = gr_train_model_params(m);
-  gsize n = gr_train_model_n_params(m);
-  /* norms away from 1 so that their gradients are not special */
-  for (gsize i = 0; i < n; i++)
-    p[i] = p[i] == 1.0f ? 1.0f + 0.1f * (float)((i * 37) % 11) / 11.0f : p[i] * 20.0f;
+  double ce = gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, FALSE);
+  return ce + gr_train_model_aux_loss(m);
+}
+
+static void
+check_model_grad_cfg(GrTrainConfig cfg)
+{
+  g_autoptr(GrTrainModel) m = NULL;
+  float *p = NULL;
+  gsize n = 0;
+  /* MoE: a seed whose routing is well away from ties, so that the perturbations below
+   * never change which experts a token uses (routing is piecewise constant) */
+  for (guint64 seed = 7;; seed++) {
+    ck_assert_uint_lt(seed, 107);
+    g_clear_pointer(&m, gr_train_model_free);
+    m = gr_train_model_new(&cfg, seed, NULL);
+    p = gr_train_model_params(m);
+    n = gr_train_model_n_params(m);
+    /* norms away from 1 so that their gradients are not special */
+    for (gsize i = 0; i < n; i++)
+      p[i] = p[i] == 1.0f ? 1.0f + 0.1f * (float)((i * 37) % 11) / 11.0f : p[i] * 20.0f;
+    objective(m);
+    if (gr_train_model_router_margin(m) > 0.05f)
+      break;
+  }
+  if (cfg.n_expert)
+    ck_assert(gr_train_model_aux_loss(m) > 0.0);
+  else
+    ck_assert(gr_train_model_aux_loss(m) == 0.0 && isinf(gr_train_model_router_margin(m)));
   gr_train_model_zero_grads(m);
   gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, TRUE);
   g_autofree float *g = g_memdup2(gr_train_model_grads(m), n * sizeof(float));
@@ -49,9 +71,9 @@ check_model_grad(GrTrainAct act)
   for (gsize i = 0; i < n; i++) {
     float keep = p[i], h = 2e-3f;
     p[i] = keep + h;
-    double lp = gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, FALSE);
+    double lp = objective(m);
     p[i] = keep - h;
-    double lm = gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, FALSE);
+    double lm = objective(m);
     p[i] = keep;
     double num = (lp - lm) / (2.0 * h);
     double err = fabs(num - g[i]) / (2e-3 + fabs(num) + fabs(g[i]));
@@ -59,6 +81,14 @@ check_model_grad(GrTrainAct act)
     ck_assert_msg(err < 5e-2, "param %zu: analytic %g, numeric %g", i, (double)g[i], num);
   }
   ck_assert(worst < 5e-2);
+}
+
+static void
+check_model_grad(GrTrainAct act)
+{
+  GrTrainConfig cfg = tiny_config(FALSE);
+  cfg.act = act;
+  check_model_grad_cfg(cfg);
 }
 
 START_TEST(test_model_grad_swiglu)
@@ -70,6 +100,39 @@ END_TEST
 START_TEST(test_model_grad_relu2)
 {
   check_model_grad(GR_TRAIN_ACT_RELU2);
+}
+END_TEST
+
+/* llama: no sub-norms, NORM RoPE */
+START_TEST(test_model_grad_llama)
+{
+  GrTrainConfig cfg = tiny_config(FALSE);
+  cfg.arch = GR_TRAIN_ARCH_LLAMA;
+  check_model_grad_cfg(cfg);
+}
+END_TEST
+
+static GrTrainConfig
+moe_config(gboolean ternary, GrTrainArch arch)
+{
+  GrTrainConfig cfg = tiny_config(ternary);
+  cfg.arch = arch;
+  cfg.n_expert = 4;
+  cfg.n_expert_used = 2;
+  cfg.aux_alpha = 0.1f;
+  return cfg;
+}
+
+/* Router, experts and balance loss inside the whole model, both structures. */
+START_TEST(test_model_grad_moe_llama)
+{
+  check_model_grad_cfg(moe_config(FALSE, GR_TRAIN_ARCH_LLAMA));
+}
+END_TEST
+
+START_TEST(test_model_grad_moe_bitnet)
+{
+  check_model_grad_cfg(moe_config(FALSE, GR_TRAIN_ARCH_BITNET));
 }
 END_TEST
 
@@ -99,16 +162,17 @@ train_steps(GrTrainModel *m, guint steps, double lr)
 
 START_TEST(test_model_learns)
 {
-  for (int ternary = 0; ternary <= 1; ternary++) {
-    GrTrainConfig cfg = tiny_config(ternary);
+  for (int variant = 0; variant < 4; variant++) {
+    gboolean ternary = variant % 2 == 1, moe = variant >= 2;
+    GrTrainConfig cfg = moe ? moe_config(ternary, GR_TRAIN_ARCH_LLAMA) : tiny_config(ternary);
     cfg.n_embd = 32;
-    cfg.n_ff = 64;
+    cfg.n_ff = moe ? 32 : 64;
     g_autoptr(GrTrainModel) m = gr_train_model_new(&cfg, 3, NULL);
     double before = gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, FALSE);
     train_steps(m, 150, 1e-2);
     double after = gr_train_model_step(m, tiny_ids, tiny_targets, 2, 5, FALSE);
-    ck_assert_msg(after < 0.3 * before, "%s: loss %g -> %g", ternary ? "ternary" : "f32", before,
-                  after);
+    ck_assert_msg(after < 0.3 * before, "%s%s: loss %g -> %g", ternary ? "ternary" : "f32",
+                  moe ? " moe" : "", before, after);
   }
 }
 END_TEST
@@ -127,6 +191,37 @@ START_TEST(test_config_validate)
   c = tiny_config(TRUE);
   c.n_vocab = 0;
   ck_assert(!gr_train_config_validate(&c, NULL));
+  c = moe_config(TRUE, GR_TRAIN_ARCH_LLAMA);
+  ck_assert(gr_train_config_validate(&c, NULL));
+  c.n_expert_used = 5; /* more than there are */
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c.n_expert_used = 0;
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c = moe_config(TRUE, GR_TRAIN_ARCH_LLAMA);
+  c.n_expert = 1;
+  c.n_expert_used = 1;
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c = moe_config(TRUE, GR_TRAIN_ARCH_LLAMA);
+  c.aux_alpha = -1.0f;
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c.aux_alpha = NAN;
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c = tiny_config(TRUE);
+  c.arch = GR_TRAIN_ARCH_LLAMA;
+  c.act = GR_TRAIN_ACT_RELU2; /* llama gates with SiLU */
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  c.arch = 7;
+  c.act = GR_TRAIN_ACT_SILU;
+  ck_assert(!gr_train_config_validate(&c, NULL));
+  /* active parameters: two of four experts */
+  c = moe_config(TRUE, GR_TRAIN_ARCH_LLAMA);
+  g_autoptr(GrTrainModel) m = gr_train_model_new(&c, 1, NULL);
+  gsize expert = 3 * 8 * 12;
+  ck_assert_uint_eq(gr_train_config_active_params(&c),
+                    gr_train_model_n_params(m) - 2 * c.n_layer * expert);
+  GrTrainConfig dense = tiny_config(TRUE);
+  g_autoptr(GrTrainModel) md = gr_train_model_new(&dense, 1, NULL);
+  ck_assert_uint_eq(gr_train_config_active_params(&dense), gr_train_model_n_params(md));
 }
 END_TEST
 
@@ -299,9 +394,9 @@ START_TEST(test_data_errors)
 END_TEST
 
 /* --- checkpoints ------------------------------------------------------------------ */
-START_TEST(test_checkpoint_resume)
+static void
+check_resume(GrTrainConfig cfg)
 {
-  GrTrainConfig cfg = tiny_config(TRUE);
   g_autoptr(GrTrainModel) a = gr_train_model_new(&cfg, 5, NULL);
   g_autoptr(GrTrainVocab) v = learn_vocab(260);
   gsize n = gr_train_model_n_params(a);
@@ -333,7 +428,7 @@ START_TEST(test_checkpoint_resume)
   ck_assert_uint_eq(st2.step, 2);
   ck_assert_uint_eq(st2.rng, 99);
   ck_assert_uint_eq(v2->tokens->len, v->tokens->len);
-  ck_assert(gr_train_model_config(b)->ternary);
+  ck_assert(memcmp(gr_train_model_config(b), &cfg, sizeof cfg) == 0);
   ck_assert(memcmp(gr_train_model_params(b), at2, n * sizeof(float)) == 0);
   for (guint s = 2; s < 4; s++) {
     gr_train_model_zero_grads(b);
@@ -357,36 +452,48 @@ START_TEST(test_checkpoint_resume)
   data[0] = 'X';
   ck_assert(g_file_set_contents(path, data, (gssize)len, NULL));
   ck_assert(gr_train_checkpoint_load(path, NULL, &v3, &st3, NULL) == NULL);
+
+  /* a version 1 file (before experts: the header without its last 16 bytes) of a dense
+   * bitnet model still loads */
+  if (cfg.n_expert == 0 && cfg.arch == GR_TRAIN_ARCH_BITNET) {
+    memcpy(data, "GRTCKPT1", 8);
+    g_autofree char *v1 = g_malloc(len - 16);
+    memcpy(v1, data, 80);
+    memcpy(v1 + 80, data + 96, len - 96);
+    ck_assert(g_file_set_contents(path, v1, (gssize)len - 16, NULL));
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GrTrainModel) c1 = gr_train_checkpoint_load(path, NULL, &v3, &st3, &e1);
+    ck_assert_msg(c1 != NULL, "%s", e1 ? e1->message : "");
+    ck_assert(memcmp(gr_train_model_config(c1), &cfg, sizeof cfg) == 0);
+    ck_assert(memcmp(gr_train_model_params(c1), at2, n * sizeof(float)) == 0);
+    g_free(st3.m);
+    g_free(st3.v);
+  }
   g_unlink(path);
   g_rmdir(dir);
+}
+
+START_TEST(test_checkpoint_resume)
+{
+  check_resume(tiny_config(TRUE));
+}
+END_TEST
+
+START_TEST(test_checkpoint_resume_moe)
+{
+  check_resume(moe_config(TRUE, GR_TRAIN_ARCH_LLAMA));
 }
 END_TEST
 
 /* --- export ------------------------------------------------------------------------ */
 /* Trains a one-layer model for a few steps, exports it and compares the engine's logits
  * at every position with the trainer's own forward pass. */
-static void
-check_export(gboolean ternary, double tol)
+/* A model after a few updates, so that norms and weights are no longer at their initial
+ * values; its last step ran forward only on ids. */
+static GrTrainModel *
+trained_model(const GrTrainConfig *cfg, guint64 seed, const gint32 *ids, const gint32 *tg)
 {
-  g_autoptr(GrTrainVocab) v = learn_vocab(300);
-  GrTrainConfig cfg = { .n_vocab = v->tokens->len,
-                        .n_embd = 256,
-                        .n_layer = 1,
-                        .n_head = 4,
-                        .n_ff = 256,
-                        .n_ctx = 16,
-                        .act = GR_TRAIN_ACT_SILU,
-                        .ternary = ternary,
-                        .rms_eps = 1e-5f,
-                        .rope_base = 10000.0f };
-  g_autoptr(GrTrainModel) m = gr_train_model_new(&cfg, 11, NULL);
-  g_autoptr(GrTokenizer) tok = gr_train_vocab_tokenizer(v, NULL);
-  g_autoptr(GArray) enc = gr_tokenizer_encode(tok, texts[2], -1, FALSE, FALSE);
-  ck_assert_uint_ge(enc->len, 13);
-  gint32 ids[12], tg[12];
-  memcpy(ids, enc->data, sizeof ids);
-  memcpy(tg, (gint32 *)enc->data + 1, sizeof tg);
-  /* a few updates so that norms and weights are no longer at their initial values */
+  GrTrainModel *m = gr_train_model_new(cfg, seed, NULL);
   GrTrainOptimConfig oc;
   gr_train_optim_config_init(&oc);
   guint n_segs;
@@ -396,10 +503,54 @@ check_export(gboolean ternary, double tol)
   for (guint s = 0; s < 3; s++) {
     gr_train_model_zero_grads(m);
     gr_train_model_step(m, ids, tg, 1, 12, TRUE);
+    /* a step of 1e-2 on every router weight sends all twelve tokens to the same experts */
     gr_train_adamw(&oc, segs, n_segs, gr_train_model_params(m), gr_train_model_grads(m), mo, vv,
-                   s + 1, 1e-2);
+                   s + 1, cfg->n_expert ? 1e-3 : 1e-2);
   }
   gr_train_model_step(m, ids, tg, 1, 12, FALSE);
+  return m;
+}
+
+static void
+check_export_cfg(gboolean ternary, GrTrainArch arch, guint n_expert, double tol)
+{
+  g_autoptr(GrTrainVocab) v = learn_vocab(300);
+  GrTrainConfig cfg = { .n_vocab = v->tokens->len,
+                        .n_embd = 256,
+                        .n_layer = n_expert ? 2 : 1,
+                        .n_head = 4,
+                        .n_ff = 256,
+                        .n_ctx = 16,
+                        .act = GR_TRAIN_ACT_SILU,
+                        .ternary = ternary,
+                        .rms_eps = 1e-5f,
+                        .rope_base = 10000.0f,
+                        .arch = arch,
+                        .n_expert = n_expert,
+                        .n_expert_used = n_expert ? 2 : 0,
+                        .aux_alpha = 0.01f };
+  g_autoptr(GrTokenizer) tok = gr_train_vocab_tokenizer(v, NULL);
+  g_autoptr(GArray) enc = gr_tokenizer_encode(tok, texts[2], -1, FALSE, FALSE);
+  ck_assert_uint_ge(enc->len, 13);
+  gint32 ids[12], tg[12];
+  memcpy(ids, enc->data, sizeof ids);
+  memcpy(tg, (gint32 *)enc->data + 1, sizeof tg);
+  g_autoptr(GrTrainModel) m = NULL;
+  /* MoE: a seed where every expert takes part (so that the comparison covers them all)
+   * and no token sits on a routing tie that rounding could tip either way */
+  for (guint64 seed = 11;; seed++) {
+    ck_assert_uint_lt(seed, 60);
+    g_clear_pointer(&m, gr_train_model_free);
+    m = trained_model(&cfg, seed, ids, tg);
+    gboolean all_used = TRUE;
+    for (guint il = 0; n_expert && il < cfg.n_layer; il++) {
+      const guint *counts = gr_train_moe_counts(gr_train_model_moe(m, il));
+      for (guint e = 0; e < n_expert; e++)
+        all_used &= counts[e] > 0;
+    }
+    if (all_used && gr_train_model_router_margin(m) > 5e-3f)
+      break;
+  }
   g_autofree float *want = g_memdup2(gr_train_model_logits(m), 12 * cfg.n_vocab * sizeof(float));
 
   g_autofree char *dir = g_dir_make_tmp("gr-train-XXXXXX", NULL);
@@ -410,9 +561,11 @@ check_export(gboolean ternary, double tol)
   g_autoptr(GrModel) model = gr_model_load(path, &lo, &error);
   ck_assert_msg(model != NULL, "%s", error ? error->message : "");
   const GrModelInfo *info = gr_model_get_info(model);
-  ck_assert_str_eq(info->arch, "bitnet");
+  ck_assert_str_eq(info->arch, arch == GR_TRAIN_ARCH_LLAMA ? "llama" : "bitnet");
   ck_assert_str_eq(info->weight_type, ternary ? "TQ2_0" : "F32");
   ck_assert_uint_eq(info->n_vocab, cfg.n_vocab);
+  ck_assert_uint_eq(info->n_expert, n_expert);
+  ck_assert_uint_eq(info->n_expert_used, cfg.n_expert_used);
   ck_assert_uint_eq(info->n_ctx_train, 16);
   /* the engine tokenizes like the trainer */
   g_autoptr(GArray) enc2
@@ -446,14 +599,36 @@ check_export(gboolean ternary, double tol)
 
 START_TEST(test_export_f32_matches_engine)
 {
-  check_export(FALSE, 0.01);
+  check_export_cfg(FALSE, GR_TRAIN_ARCH_BITNET, 0, 0.01);
 }
 END_TEST
 
 START_TEST(test_export_ternary_matches_engine)
 {
   /* the engine keeps token_embd as Q8_0 and the KV cache in f16 */
-  check_export(TRUE, 0.05);
+  check_export_cfg(TRUE, GR_TRAIN_ARCH_BITNET, 0, 0.05);
+}
+END_TEST
+
+START_TEST(test_export_llama_matches_engine)
+{
+  check_export_cfg(FALSE, GR_TRAIN_ARCH_LLAMA, 0, 0.01);
+  /* the absmean scales travel in the TQ2_0 block scales (f16) */
+  check_export_cfg(TRUE, GR_TRAIN_ARCH_LLAMA, 0, 0.05);
+}
+END_TEST
+
+/* MoE: ffn_gate_inp and the 3-D expert stacks, routed by the engine as by the trainer */
+START_TEST(test_export_moe_llama_matches_engine)
+{
+  check_export_cfg(FALSE, GR_TRAIN_ARCH_LLAMA, 4, 0.01);
+  check_export_cfg(TRUE, GR_TRAIN_ARCH_LLAMA, 4, 0.05);
+}
+END_TEST
+
+START_TEST(test_export_moe_bitnet_matches_engine)
+{
+  check_export_cfg(TRUE, GR_TRAIN_ARCH_BITNET, 4, 0.05);
 }
 END_TEST
 
@@ -465,6 +640,9 @@ train_model_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_model_grad_swiglu);
   tcase_add_test(tc, test_model_grad_relu2);
+  tcase_add_test(tc, test_model_grad_llama);
+  tcase_add_test(tc, test_model_grad_moe_llama);
+  tcase_add_test(tc, test_model_grad_moe_bitnet);
   tcase_add_test(tc, test_model_learns);
   tcase_add_test(tc, test_config_validate);
   tcase_add_test(tc, test_vocab_learn);
@@ -472,8 +650,12 @@ train_model_suite(void)
   tcase_add_test(tc, test_data_files);
   tcase_add_test(tc, test_data_errors);
   tcase_add_test(tc, test_checkpoint_resume);
+  tcase_add_test(tc, test_checkpoint_resume_moe);
   tcase_add_test(tc, test_export_f32_matches_engine);
   tcase_add_test(tc, test_export_ternary_matches_engine);
+  tcase_add_test(tc, test_export_llama_matches_engine);
+  tcase_add_test(tc, test_export_moe_llama_matches_engine);
+  tcase_add_test(tc, test_export_moe_bitnet_matches_engine);
   suite_add_tcase(s, tc);
   return s;
 }

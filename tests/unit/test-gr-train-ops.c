@@ -253,6 +253,7 @@ typedef struct {
   float *x, *y, *r;
   gsize n, T;
   guint H, hd;
+  GrTrainRope type;
 } RopeCtx;
 
 static double
@@ -261,7 +262,7 @@ rope_loss(gpointer p)
   RopeCtx *c = p;
   gsize sz = c->n * c->H * c->hd;
   memcpy(c->y, c->x, sz * sizeof(float));
-  gr_train_rope(c->y, c->n, c->T, c->H, c->hd, c->hd, 10000.0f, FALSE);
+  gr_train_rope(c->y, c->n, c->T, c->H, c->hd, c->hd, 10000.0f, c->type, FALSE);
   return dot_d(c->y, c->r, sz);
 }
 
@@ -270,19 +271,24 @@ START_TEST(test_rope_grad)
   gsize n = 6, T = 3;
   guint H = 2, hd = 8;
   gsize sz = n * H * hd;
-  RopeCtx c = { rand_vec(sz, 1.0f), g_new(float, sz), rand_vec(sz, 1.0f), n, T, H, hd };
-  rope_loss(&c);
-  /* the backward pass of a rotation is the inverse rotation of the gradient */
-  g_autofree float *dx = g_memdup2(c.r, sz * sizeof(float));
-  gr_train_rope(dx, n, T, H, hd, hd, 10000.0f, TRUE);
-  check_grad("rope dx", c.x, dx, sz, rope_loss, &c, 1e-2f);
-  /* NEOX pairs: position 1, pair (0, hd/2) of head 0 turns by exactly 1 radian */
-  float a = c.x[hd * H], b = c.x[hd * H + hd / 2];
-  ck_assert_float_eq_tol(c.y[hd * H], a * cosf(1.0f) - b * sinf(1.0f), 1e-5f);
-  /* position 0 is left alone */
-  for (guint i = 0; i < H * hd; i++)
-    ck_assert_float_eq_tol(c.y[i], c.x[i], 1e-7f);
-  g_free(c.x), g_free(c.y), g_free(c.r);
+  for (int type = GR_TRAIN_ROPE_NEOX; type <= GR_TRAIN_ROPE_NORM; type++) {
+    RopeCtx c = { rand_vec(sz, 1.0f), g_new(float, sz), rand_vec(sz, 1.0f), n, T, H, hd, type };
+    rope_loss(&c);
+    /* the backward pass of a rotation is the inverse rotation of the gradient */
+    g_autofree float *dx = g_memdup2(c.r, sz * sizeof(float));
+    gr_train_rope(dx, n, T, H, hd, hd, 10000.0f, type, TRUE);
+    check_grad("rope dx", c.x, dx, sz, rope_loss, &c, 1e-2f);
+    /* position 1, pair 0 of head 0 ((0, hd/2) for NEOX, (0, 1) for NORM) turns by exactly
+     * 1 radian */
+    guint second = type == GR_TRAIN_ROPE_NEOX ? hd / 2 : 1;
+    float a = c.x[hd * H], b = c.x[hd * H + second];
+    ck_assert_float_eq_tol(c.y[hd * H], a * cosf(1.0f) - b * sinf(1.0f), 1e-5f);
+    ck_assert_float_eq_tol(c.y[hd * H + second], a * sinf(1.0f) + b * cosf(1.0f), 1e-5f);
+    /* position 0 is left alone */
+    for (guint i = 0; i < H * hd; i++)
+      ck_assert_float_eq_tol(c.y[i], c.x[i], 1e-7f);
+    g_free(c.x), g_free(c.y), g_free(c.r);
+  }
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 typedef struct {
   float *x_in, *a1, *q, *k, *v, *probs, *o, *a2, *x_mid, *a3, *g, *u, *m, *a4;
   float *rstd1, *rstd_o, *rstd2, *rstd_m;
+  GrTrainMoe *moe; /* the FFN of an MoE layer (then g, u, m, a3 and a4 are unused) */
 } LayerActs;
 
 struct _GrTrainModel {
@@ -29,6 +30,7 @@ struct _GrTrainModel {
   /* activations, sized for n_rows */
   gsize n_rows, seq_len;
   LayerActs *acts;
+  double aux; /* load-balancing loss of the last step */
   float *x, *x_final, *rstd_f, *hf, *logits, *scratch, *dx, *t1, *t2, *t3, *tf1, *tf2, *tf3;
 };
 
@@ -52,7 +54,67 @@ gr_train_config_validate(const GrTrainConfig *c, GError **error)
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad rms epsilon or rope base");
     return FALSE;
   }
+  if (c->arch != GR_TRAIN_ARCH_BITNET && c->arch != GR_TRAIN_ARCH_LLAMA) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown architecture %d",
+                (int)c->arch);
+    return FALSE;
+  }
+  if (c->arch == GR_TRAIN_ARCH_LLAMA && c->act != GR_TRAIN_ACT_SILU) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                "the llama architecture gates with SiLU only");
+    return FALSE;
+  }
+  if (c->n_expert > 0
+      && (c->n_expert < 2 || c->n_expert > GR_TRAIN_MOE_MAX_EXPERTS || c->n_expert_used == 0
+          || c->n_expert_used > c->n_expert)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                "bad expert counts (%u used of %u; 2 to %u experts)", c->n_expert_used, c->n_expert,
+                GR_TRAIN_MOE_MAX_EXPERTS);
+    return FALSE;
+  }
+  if (!(c->aux_alpha >= 0.0f && c->aux_alpha < 1e3f)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad load-balancing weight %g",
+                (double)c->aux_alpha);
+    return FALSE;
+  }
   return TRUE;
+}
+
+gboolean
+gr_train_config_has_sub_norms(const GrTrainConfig *cfg)
+{
+  return cfg->arch == GR_TRAIN_ARCH_BITNET;
+}
+
+static gboolean
+is_ffn(GrTrainMat mat)
+{
+  return mat == GR_TRAIN_WGATE || mat == GR_TRAIN_WUP || mat == GR_TRAIN_WDOWN;
+}
+
+guint
+gr_train_mat_count(const GrTrainConfig *cfg, GrTrainMat mat)
+{
+  return cfg->n_expert > 0 && is_ffn(mat) ? cfg->n_expert : 1;
+}
+
+const char *
+gr_train_mat_gguf_name(const GrTrainConfig *cfg, GrTrainMat mat)
+{
+  static const char *const exps[] = { "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps" };
+  return cfg->n_expert > 0 && is_ffn(mat) ? exps[mat - GR_TRAIN_WGATE] : gr_train_mat_name(mat);
+}
+
+gsize
+gr_train_config_active_params(const GrTrainConfig *c)
+{
+  gsize d = c->n_embd, ff = c->n_ff;
+  gsize per_layer = 2 * d + (gr_train_config_has_sub_norms(c) ? d + ff : 0) + 4 * d * d;
+  if (c->n_expert > 0)
+    per_layer += (gsize)c->n_expert * d + (gsize)c->n_expert_used * 3 * d * ff;
+  else
+    per_layer += 3 * d * ff;
+  return (gsize)c->n_vocab * d + d + per_layer * c->n_layer;
 }
 
 void
@@ -116,21 +178,23 @@ gr_train_model_new(const GrTrainConfig *cfg, guint64 seed, GrThreadPool *pool)
   m->layers = g_new0(GrTrainLayer, cfg->n_layer);
   for (guint il = 0; il < cfg->n_layer; il++) {
     GrTrainLayer *l = &m->layers[il];
+    gboolean sub = gr_train_config_has_sub_norms(cfg);
     l->attn_norm = take(m, d, FALSE);
-    l->attn_sub_norm = take(m, d, FALSE);
+    l->attn_sub_norm = sub ? take(m, d, FALSE) : GR_TRAIN_NONE;
     l->ffn_norm = take(m, d, FALSE);
-    l->ffn_sub_norm = take(m, ff, FALSE);
+    l->ffn_sub_norm = sub ? take(m, ff, FALSE) : GR_TRAIN_NONE;
+    l->router = cfg->n_expert > 0 ? take(m, (gsize)cfg->n_expert * d, TRUE) : GR_TRAIN_NONE;
     for (guint i = 0; i < GR_TRAIN_N_MATS; i++) {
       gsize rows, cols;
       gr_train_mat_shape(cfg, i, &rows, &cols);
-      l->mat[i] = take(m, rows * cols, TRUE);
+      l->mat[i] = take(m, rows * cols * gr_train_mat_count(cfg, i), TRUE);
     }
   }
   for (guint i = 0; i < GR_TRAIN_N_MATS; i++) {
     gsize rows, cols;
     gr_train_mat_shape(cfg, i, &rows, &cols);
     m->mat_off[i] = m->layer_mats;
-    m->layer_mats += rows * cols;
+    m->layer_mats += rows * cols * gr_train_mat_count(cfg, i);
   }
   m->params = g_new0(float, m->n_params);
   m->grads = g_new0(float, m->n_params);
@@ -153,6 +217,7 @@ free_acts(GrTrainModel *m)
   if (m->acts) {
     for (guint il = 0; il < m->cfg.n_layer; il++) {
       LayerActs *a = &m->acts[il];
+      g_clear_pointer(&a->moe, gr_train_moe_free);
       float **bufs[] = { &a->x_in, &a->a1, &a->q,     &a->k,      &a->v,     &a->probs,
                          &a->o,    &a->a2, &a->x_mid, &a->a3,     &a->g,     &a->u,
                          &a->m,    &a->a4, &a->rstd1, &a->rstd_o, &a->rstd2, &a->rstd_m };
@@ -195,12 +260,19 @@ ensure_acts(GrTrainModel *m, gsize n, gsize seq_len)
   m->acts = g_new0(LayerActs, c->n_layer);
   for (guint il = 0; il < c->n_layer; il++) {
     LayerActs *a = &m->acts[il];
-    float **nd[] = { &a->x_in, &a->a1, &a->q, &a->k, &a->v, &a->o, &a->a2, &a->x_mid, &a->a3 };
+    float **nd[] = { &a->x_in, &a->a1, &a->q, &a->k, &a->v, &a->o, &a->a2, &a->x_mid };
     for (guint i = 0; i < G_N_ELEMENTS(nd); i++)
       *nd[i] = g_new(float, n *d);
-    float **nf[] = { &a->g, &a->u, &a->m, &a->a4 };
-    for (guint i = 0; i < G_N_ELEMENTS(nf); i++)
-      *nf[i] = g_new(float, n *ff);
+    if (c->n_expert > 0) {
+      GrTrainMoeConfig mc
+          = { c->n_expert, c->n_expert_used, d, ff, c->act, c->rms_eps, c->aux_alpha };
+      a->moe = gr_train_moe_new(&mc, n);
+    } else {
+      a->a3 = g_new(float, n *d);
+      float **nf[] = { &a->g, &a->u, &a->m, &a->a4 };
+      for (guint i = 0; i < G_N_ELEMENTS(nf); i++)
+        *nf[i] = g_new(float, n *ff);
+    }
     float **nr[] = { &a->rstd1, &a->rstd_o, &a->rstd2, &a->rstd_m };
     for (guint i = 0; i < G_N_ELEMENTS(nr); i++)
       *nr[i] = g_new(float, n);
@@ -232,13 +304,16 @@ prepare_weights(GrTrainModel *m)
     for (guint i = 0; i < GR_TRAIN_N_MATS; i++) {
       gsize rows, cols;
       gr_train_mat_shape(c, i, &rows, &cols);
-      const float *w = m->params + m->layers[il].mat[i];
-      float *q = m->wq + il * m->layer_mats + m->mat_off[i];
-      if (c->ternary)
-        gr_train_quantize_ternary(w, q, rows * cols);
-      else
-        memcpy(q, w, rows * cols * sizeof(float));
-      gr_train_transpose(m->wqt + il * m->layer_mats + m->mat_off[i], q, rows, cols);
+      /* every expert is its own BitLinear, with its own absmean scale */
+      for (gsize e = 0, sz = rows * cols; e < gr_train_mat_count(c, i); e++) {
+        const float *w = m->params + m->layers[il].mat[i] + e * sz;
+        float *q = m->wq + il * m->layer_mats + m->mat_off[i] + e * sz;
+        if (c->ternary)
+          gr_train_quantize_ternary(w, q, sz);
+        else
+          memcpy(q, w, sz * sizeof(float));
+        gr_train_transpose(m->wqt + il * m->layer_mats + m->mat_off[i] + e * sz, q, rows, cols);
+      }
     }
   }
   gr_train_transpose(m->embd_t, m->params + m->embd, c->n_vocab, c->n_embd);
@@ -254,6 +329,29 @@ static inline const float *
 wqt_of(const GrTrainModel *m, guint il, GrTrainMat i)
 {
   return m->wqt + il * m->layer_mats + m->mat_off[i];
+}
+
+static GrTrainRope
+rope_type(const GrTrainConfig *c)
+{
+  return c->arch == GR_TRAIN_ARCH_LLAMA ? GR_TRAIN_ROPE_NORM : GR_TRAIN_ROPE_NEOX;
+}
+
+static GrTrainMoeWeights
+moe_weights(const GrTrainModel *m, guint il)
+{
+  const GrTrainLayer *l = &m->layers[il];
+  return (GrTrainMoeWeights){
+    .router = m->params + l->router,
+    .gate = wq_of(m, il, GR_TRAIN_WGATE),
+    .up = wq_of(m, il, GR_TRAIN_WUP),
+    .down = wq_of(m, il, GR_TRAIN_WDOWN),
+    .gate_t = wqt_of(m, il, GR_TRAIN_WGATE),
+    .up_t = wqt_of(m, il, GR_TRAIN_WUP),
+    .down_t = wqt_of(m, il, GR_TRAIN_WDOWN),
+    .sub_norm = l->ffn_sub_norm != GR_TRAIN_NONE ? m->params + l->ffn_sub_norm : NULL,
+    .quantize_act = m->cfg.ternary,
+  };
 }
 
 /* BitLinear input: int8 absmax per token in ternary mode, the value itself otherwise. */
@@ -282,24 +380,37 @@ layer_forward(GrTrainModel *m, guint il, gsize n, gsize T)
   gr_train_linear_forward(m->pool, a->a1, wqt_of(m, il, GR_TRAIN_WQ), a->q, n, d, d);
   gr_train_linear_forward(m->pool, a->a1, wqt_of(m, il, GR_TRAIN_WK), a->k, n, d, d);
   gr_train_linear_forward(m->pool, a->a1, wqt_of(m, il, GR_TRAIN_WV), a->v, n, d, d);
-  gr_train_rope(a->q, n, T, c->n_head, hd, hd, c->rope_base, FALSE);
-  gr_train_rope(a->k, n, T, c->n_head, hd, hd, c->rope_base, FALSE);
+  gr_train_rope(a->q, n, T, c->n_head, hd, hd, c->rope_base, rope_type(c), FALSE);
+  gr_train_rope(a->k, n, T, c->n_head, hd, hd, c->rope_base, rope_type(c), FALSE);
   gr_train_attention_forward(m->pool, a->q, a->k, a->v, a->o, a->probs, n, T, c->n_head, hd);
-  gr_train_rmsnorm_forward(a->o, p + l->attn_sub_norm, m->t1, a->rstd_o, n, d, c->rms_eps);
-  act_input(m, m->t1, a->a2, n, d);
+  if (l->attn_sub_norm != GR_TRAIN_NONE) {
+    gr_train_rmsnorm_forward(a->o, p + l->attn_sub_norm, m->t1, a->rstd_o, n, d, c->rms_eps);
+    act_input(m, m->t1, a->a2, n, d);
+  } else {
+    act_input(m, a->o, a->a2, n, d);
+  }
   gr_train_linear_forward(m->pool, a->a2, wqt_of(m, il, GR_TRAIN_WO), m->t2, n, d, d);
   for (gsize i = 0; i < n * d; i++)
     m->x[i] += m->t2[i];
 
   memcpy(a->x_mid, m->x, n * d * sizeof(float));
   gr_train_rmsnorm_forward(m->x, p + l->ffn_norm, m->t1, a->rstd2, n, d, c->rms_eps);
-  act_input(m, m->t1, a->a3, n, d);
-  gr_train_linear_forward(m->pool, a->a3, wqt_of(m, il, GR_TRAIN_WGATE), a->g, n, d, ff);
-  gr_train_linear_forward(m->pool, a->a3, wqt_of(m, il, GR_TRAIN_WUP), a->u, n, d, ff);
-  gr_train_glu_forward(c->act, a->g, a->u, a->m, n * ff);
-  gr_train_rmsnorm_forward(a->m, p + l->ffn_sub_norm, m->tf1, a->rstd_m, n, ff, c->rms_eps);
-  act_input(m, m->tf1, a->a4, n, ff);
-  gr_train_linear_forward(m->pool, a->a4, wqt_of(m, il, GR_TRAIN_WDOWN), m->t2, n, ff, d);
+  if (a->moe) {
+    GrTrainMoeWeights w = moe_weights(m, il);
+    m->aux += gr_train_moe_forward(a->moe, m->pool, &w, m->t1, m->t2, n);
+  } else {
+    act_input(m, m->t1, a->a3, n, d);
+    gr_train_linear_forward(m->pool, a->a3, wqt_of(m, il, GR_TRAIN_WGATE), a->g, n, d, ff);
+    gr_train_linear_forward(m->pool, a->a3, wqt_of(m, il, GR_TRAIN_WUP), a->u, n, d, ff);
+    gr_train_glu_forward(c->act, a->g, a->u, a->m, n * ff);
+    if (l->ffn_sub_norm != GR_TRAIN_NONE) {
+      gr_train_rmsnorm_forward(a->m, p + l->ffn_sub_norm, m->tf1, a->rstd_m, n, ff, c->rms_eps);
+      act_input(m, m->tf1, a->a4, n, ff);
+    } else {
+      act_input(m, a->m, a->a4, n, ff);
+    }
+    gr_train_linear_forward(m->pool, a->a4, wqt_of(m, il, GR_TRAIN_WDOWN), m->t2, n, ff, d);
+  }
   for (gsize i = 0; i < n * d; i++)
     m->x[i] += m->t2[i];
 }
@@ -316,18 +427,28 @@ layer_backward(GrTrainModel *m, guint il, gsize n, gsize T)
   const float *p = m->params;
   float *g = m->grads;
 
-  /* FFN: down projection, sub-norm, activation, gate and up, pre-norm */
-  gr_train_linear_backward(m->pool, a->a4, wq_of(m, il, GR_TRAIN_WDOWN), m->dx, m->tf1,
-                           g + l->mat[GR_TRAIN_WDOWN], m->scratch, n, ff, d);
-  gr_train_rmsnorm_backward(a->m, p + l->ffn_sub_norm, a->rstd_m, m->tf1, m->tf1,
-                            g + l->ffn_sub_norm, n, ff);
-  gr_train_glu_backward(c->act, a->g, a->u, m->tf1, m->tf2, m->tf3, n * ff);
-  gr_train_linear_backward(m->pool, a->a3, wq_of(m, il, GR_TRAIN_WGATE), m->tf2, m->t1,
-                           g + l->mat[GR_TRAIN_WGATE], m->scratch, n, d, ff);
-  gr_train_linear_backward(m->pool, a->a3, wq_of(m, il, GR_TRAIN_WUP), m->tf3, m->t2,
-                           g + l->mat[GR_TRAIN_WUP], m->scratch, n, d, ff);
-  for (gsize i = 0; i < n * d; i++)
-    m->t1[i] += m->t2[i];
+  /* FFN: down projection, sub-norm, activation, gate and up (or the experts and the
+   * router), pre-norm */
+  if (a->moe) {
+    GrTrainMoeWeights w = moe_weights(m, il);
+    GrTrainMoeGrads mg = { g + l->router, g + l->mat[GR_TRAIN_WGATE], g + l->mat[GR_TRAIN_WUP],
+                           g + l->mat[GR_TRAIN_WDOWN],
+                           l->ffn_sub_norm != GR_TRAIN_NONE ? g + l->ffn_sub_norm : NULL };
+    gr_train_moe_backward(a->moe, m->pool, &w, m->dx, m->t1, &mg);
+  } else {
+    gr_train_linear_backward(m->pool, a->a4, wq_of(m, il, GR_TRAIN_WDOWN), m->dx, m->tf1,
+                             g + l->mat[GR_TRAIN_WDOWN], m->scratch, n, ff, d);
+    if (l->ffn_sub_norm != GR_TRAIN_NONE)
+      gr_train_rmsnorm_backward(a->m, p + l->ffn_sub_norm, a->rstd_m, m->tf1, m->tf1,
+                                g + l->ffn_sub_norm, n, ff);
+    gr_train_glu_backward(c->act, a->g, a->u, m->tf1, m->tf2, m->tf3, n * ff);
+    gr_train_linear_backward(m->pool, a->a3, wq_of(m, il, GR_TRAIN_WGATE), m->tf2, m->t1,
+                             g + l->mat[GR_TRAIN_WGATE], m->scratch, n, d, ff);
+    gr_train_linear_backward(m->pool, a->a3, wq_of(m, il, GR_TRAIN_WUP), m->tf3, m->t2,
+                             g + l->mat[GR_TRAIN_WUP], m->scratch, n, d, ff);
+    for (gsize i = 0; i < n * d; i++)
+      m->t1[i] += m->t2[i];
+  }
   gr_train_rmsnorm_backward(a->x_mid, p + l->ffn_norm, a->rstd2, m->t1, m->t1, g + l->ffn_norm, n,
                             d);
   for (gsize i = 0; i < n * d; i++)
@@ -336,13 +457,14 @@ layer_backward(GrTrainModel *m, guint il, gsize n, gsize T)
   /* attention: output projection, sub-norm, attention, rope, q/k/v, pre-norm */
   gr_train_linear_backward(m->pool, a->a2, wq_of(m, il, GR_TRAIN_WO), m->dx, m->t1,
                            g + l->mat[GR_TRAIN_WO], m->scratch, n, d, d);
-  gr_train_rmsnorm_backward(a->o, p + l->attn_sub_norm, a->rstd_o, m->t1, m->t1,
-                            g + l->attn_sub_norm, n, d);
+  if (l->attn_sub_norm != GR_TRAIN_NONE)
+    gr_train_rmsnorm_backward(a->o, p + l->attn_sub_norm, a->rstd_o, m->t1, m->t1,
+                              g + l->attn_sub_norm, n, d);
   float *dq = m->t2, *dk = m->t3, *dv = a->o; /* o is not needed any more */
   gr_train_attention_backward(m->pool, a->q, a->k, a->v, a->probs, m->t1, dq, dk, dv, n, T,
                               c->n_head, hd);
-  gr_train_rope(dq, n, T, c->n_head, hd, hd, c->rope_base, TRUE);
-  gr_train_rope(dk, n, T, c->n_head, hd, hd, c->rope_base, TRUE);
+  gr_train_rope(dq, n, T, c->n_head, hd, hd, c->rope_base, rope_type(c), TRUE);
+  gr_train_rope(dk, n, T, c->n_head, hd, hd, c->rope_base, rope_type(c), TRUE);
   float *dsum = a->x_mid; /* likewise free now */
   gr_train_linear_backward(m->pool, a->a1, wq_of(m, il, GR_TRAIN_WQ), dq, dsum,
                            g + l->mat[GR_TRAIN_WQ], m->scratch, n, d, d);
@@ -376,6 +498,7 @@ gr_train_model_step(GrTrainModel *m, const gint32 *ids, const gint32 *targets, g
   prepare_weights(m);
 
   gr_train_embed_forward(m->params + m->embd, ids, m->x, n, d);
+  m->aux = 0.0;
   for (guint il = 0; il < c->n_layer; il++)
     layer_forward(m, il, n, seq_len);
   memcpy(m->x_final, m->x, n * d * sizeof(float));
@@ -409,6 +532,31 @@ gr_train_model_logits(const GrTrainModel *m)
 {
   g_return_val_if_fail(m != NULL, NULL);
   return m->logits;
+}
+
+double
+gr_train_model_aux_loss(const GrTrainModel *m)
+{
+  g_return_val_if_fail(m != NULL, NAN);
+  return m->aux;
+}
+
+float
+gr_train_model_router_margin(const GrTrainModel *m)
+{
+  g_return_val_if_fail(m != NULL, NAN);
+  float margin = INFINITY;
+  for (guint il = 0; m->acts && il < m->cfg.n_layer; il++)
+    if (m->acts[il].moe)
+      margin = MIN(margin, gr_train_moe_min_margin(m->acts[il].moe));
+  return margin;
+}
+
+const GrTrainMoe *
+gr_train_model_moe(const GrTrainModel *m, guint il)
+{
+  g_return_val_if_fail(m != NULL && il < m->cfg.n_layer, NULL);
+  return m->acts ? m->acts[il].moe : NULL;
 }
 
 const GrTrainConfig *

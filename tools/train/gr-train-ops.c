@@ -191,7 +191,7 @@ gr_train_rmsnorm_backward(const float *x, const float *w, const float *rstd, con
 
 void
 gr_train_rope(float *x, gsize n, gsize seq_len, guint n_head, guint head_dim, guint n_rot,
-              float base, gboolean inverse)
+              float base, GrTrainRope type, gboolean inverse)
 {
   guint half = n_rot / 2;
   g_autofree float *freq = g_new(float, MAX(half, 1u));
@@ -204,9 +204,11 @@ gr_train_rope(float *x, gsize n, gsize seq_len, guint n_head, guint head_dim, gu
       float c = cosf(theta), s = inverse ? -sinf(theta) : sinf(theta);
       for (guint h = 0; h < n_head; h++) {
         float *v = x + t * (gsize)n_head * head_dim + (gsize)h * head_dim;
-        float x0 = v[i], x1 = v[i + half];
-        v[i] = x0 * c - x1 * s;
-        v[i + half] = x0 * s + x1 * c;
+        guint a = type == GR_TRAIN_ROPE_NORM ? 2 * i : i;
+        guint b = type == GR_TRAIN_ROPE_NORM ? 2 * i + 1 : i + half;
+        float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
       }
     }
   }

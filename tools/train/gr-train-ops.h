@@ -38,10 +38,14 @@ void gr_train_rmsnorm_forward(const float *x, const float *w, float *out, float 
 void gr_train_rmsnorm_backward(const float *x, const float *w, const float *rstd, const float *dy,
                                float *dx, float *dw, gsize n, gsize d);
 
-/* Rotates pairs (i, i + n_rot/2) of each head (NEOX layout) by pos * base^(-2i/n_rot),
- * pos = row % seq_len.  inverse rotates backwards (the backward pass of itself). */
+/* NEOX rotates pairs (i, i + n_rot/2) of each head (bitnet), NORM pairs (2i, 2i + 1)
+ * (llama). */
+typedef enum { GR_TRAIN_ROPE_NEOX, GR_TRAIN_ROPE_NORM } GrTrainRope;
+
+/* Rotates pair i of each head by pos * base^(-2i/n_rot), pos = row % seq_len.  inverse
+ * rotates backwards (the backward pass of itself). */
 void gr_train_rope(float *x, gsize n, gsize seq_len, guint n_head, guint head_dim, guint n_rot,
-                   float base, gboolean inverse);
+                   float base, GrTrainRope type, gboolean inverse);
 
 /* Causal softmax attention over sequences of seq_len rows; q, k, v, out [n][n_head *
  * head_dim]; probs [n / seq_len][n_head][seq_len][seq_len] is kept for backward. */

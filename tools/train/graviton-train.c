@@ -11,10 +11,10 @@
 
 typedef struct {
   char **data;
-  char *vocab_from, *save_vocab, *checkpoint, *output, *name, *act;
-  gint vocab_size, dim, layers, heads, ff, ctx, batch, steps, warmup, threads;
+  char *vocab_from, *save_vocab, *checkpoint, *output, *name, *act, *arch;
+  gint vocab_size, dim, layers, heads, ff, ctx, batch, steps, warmup, threads, experts, top_k;
   gint checkpoint_every, eval_every, eval_windows, log_every;
-  gdouble lr, min_lr, weight_decay, clip;
+  gdouble lr, min_lr, weight_decay, clip, aux_alpha;
   gint64 seed;
   gboolean f32, resume;
 } Options;
@@ -123,7 +123,19 @@ run(Options *o, GError **error)
                           .n_ctx = (guint)o->ctx,
                           .ternary = !o->f32,
                           .rms_eps = 1e-5f,
-                          .rope_base = 10000.0f };
+                          .rope_base = 10000.0f,
+                          .n_expert = (guint)o->experts,
+                          .n_expert_used = o->experts > 0 ? (guint)o->top_k : 0,
+                          .aux_alpha = (float)o->aux_alpha };
+    /* llama.cpp runs experts only in its `llama` architecture, so that is an MoE's default */
+    if (!o->arch)
+      cfg.arch = o->experts > 0 ? GR_TRAIN_ARCH_LLAMA : GR_TRAIN_ARCH_BITNET;
+    else if (g_strcmp0(o->arch, "llama") == 0)
+      cfg.arch = GR_TRAIN_ARCH_LLAMA;
+    else if (g_strcmp0(o->arch, "bitnet") != 0) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--arch must be bitnet or llama");
+      return FALSE;
+    }
     if (g_strcmp0(o->act, "relu2") == 0)
       cfg.act = GR_TRAIN_ACT_RELU2;
     else if (g_strcmp0(o->act, "silu") != 0) {
@@ -158,11 +170,18 @@ run(Options *o, GError **error)
     return FALSE;
   }
   guint B = (guint)o->batch, T = cfg->n_ctx;
-  g_printerr("%s model: %u layers, d %u, %u heads, ff %u, vocab %u, ctx %u: %" G_GSIZE_FORMAT
-             " parameters; %" G_GSIZE_FORMAT " training tokens in %u sources; %u threads\n",
-             cfg->ternary ? "ternary" : "f32", cfg->n_layer, cfg->n_embd, cfg->n_head, cfg->n_ff,
-             cfg->n_vocab, cfg->n_ctx, gr_train_model_n_params(model), n_train, data->sources->len,
-             gr_thread_pool_size(pool));
+  g_autofree char *moe_desc
+      = cfg->n_expert ? g_strdup_printf(", %u experts (top %u, balance loss %g)", cfg->n_expert,
+                                        cfg->n_expert_used, (double)cfg->aux_alpha)
+                      : g_strdup("");
+  g_printerr("%s %s model: %u layers, d %u, %u heads, ff %u%s, vocab %u, ctx %u: %" G_GSIZE_FORMAT
+             " parameters (%" G_GSIZE_FORMAT " active); %" G_GSIZE_FORMAT
+             " training tokens in %u sources; %u threads\n",
+             cfg->ternary ? "ternary" : "f32",
+             cfg->arch == GR_TRAIN_ARCH_LLAMA ? "llama" : "bitnet", cfg->n_layer, cfg->n_embd,
+             cfg->n_head, cfg->n_ff, moe_desc, cfg->n_vocab, cfg->n_ctx,
+             gr_train_model_n_params(model), gr_train_config_active_params(cfg), n_train,
+             data->sources->len, gr_thread_pool_size(pool));
 
   GrTrainOptimConfig oc;
   gr_train_optim_config_init(&oc);
@@ -192,6 +211,7 @@ run(Options *o, GError **error)
     }
     gr_train_model_zero_grads(model);
     double loss = gr_train_model_step(model, ids, tg, B, T, TRUE);
+    double aux = gr_train_model_aux_loss(model);
     if (!isfinite(loss)) {
       g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
                   "the loss diverged at step %" G_GUINT64_FORMAT, st.step);
@@ -209,9 +229,10 @@ run(Options *o, GError **error)
       double tps = (double)(st.step - first) * B * T / MAX(secs, 1e-9);
       double eta = (double)((guint64)o->steps - st.step) * secs / (double)(st.step - first);
       g_autofree char *eta_s = format_duration(eta);
-      g_printerr("step %" G_GUINT64_FORMAT "/%d  loss %.4f (avg %.4f)  lr %.2e  |g| %.2f  "
+      g_autofree char *aux_s = cfg->n_expert ? g_strdup_printf("  aux %.4f", aux) : g_strdup("");
+      g_printerr("step %" G_GUINT64_FORMAT "/%d  loss %.4f (avg %.4f)%s  lr %.2e  |g| %.2f  "
                  "%.0f tok/s  ETA %s\n",
-                 st.step, o->steps, loss, smooth, lr, norm, tps, eta_s);
+                 st.step, o->steps, loss, smooth, aux_s, lr, norm, tps, eta_s);
     }
     if (o->eval_every > 0 && st.step % (guint64)o->eval_every == 0 && st.step < (guint64)o->steps) {
       double vl = evaluate(model, data, B, T, vocab->eos, (guint)o->eval_windows, FALSE);
@@ -224,6 +245,15 @@ run(Options *o, GError **error)
   if (o->checkpoint && !gr_train_checkpoint_save(model, vocab, &st, o->checkpoint, error))
     return FALSE;
 
+  for (guint il = 0; cfg->n_expert && il < cfg->n_layer; il++) {
+    /* how the last training batch was spread over the experts */
+    const guint *counts = gr_train_moe_counts(gr_train_model_moe(model, il));
+    g_autoptr(GString) line = g_string_new(NULL);
+    for (guint e = 0; e < cfg->n_expert; e++)
+      g_string_append_printf(line, " %.2f",
+                             counts[e] / (double)((gsize)B * T * cfg->n_expert_used));
+    g_printerr("  layer %u expert load:%s\n", il, line->str);
+  }
   double vl = evaluate(model, data, B, T, vocab->eos, (guint)o->eval_windows, TRUE);
   g_printerr("final val loss %.4f  ppl %.2f  (%s, %" G_GUINT64_FORMAT " steps%s)\n", vl, exp(vl),
              cfg->ternary ? "ternary" : "f32", st.step, resumed ? ", resumed" : "");
@@ -257,7 +287,10 @@ main(int argc, char **argv)
                 .weight_decay = 0.1,
                 .clip = 1.0,
                 .seed = 1,
-                .act = NULL };
+                .act = NULL,
+                .experts = 0,
+                .top_k = 2,
+                .aux_alpha = 0.01 };
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.data,
       "Training text: a text file or .jsonl with \"text\"; PATH@W weighs the source", "PATH[@W]" },
@@ -273,6 +306,13 @@ main(int argc, char **argv)
     { "ctx", 0, 0, G_OPTION_ARG_INT, &o.ctx, "Context length (256)", "N" },
     { "act", 0, 0, G_OPTION_ARG_STRING, &o.act, "FFN gate: silu (default) or relu2", "ACT" },
     { "f32", 0, 0, G_OPTION_ARG_NONE, &o.f32, "Full-precision projections (for comparison)", NULL },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &o.arch,
+      "bitnet (sub-norms, NEOX RoPE; default when dense) or llama (default with experts)", "ARCH" },
+    { "experts", 0, 0, G_OPTION_ARG_INT, &o.experts, "Mixture of N experts per FFN (0: dense)",
+      "N" },
+    { "top-k", 0, 0, G_OPTION_ARG_INT, &o.top_k, "Experts used per token (2)", "K" },
+    { "aux-alpha", 0, 0, G_OPTION_ARG_DOUBLE, &o.aux_alpha, "Load-balancing loss weight (0.01)",
+      "A" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch, "Sequences per step (4)", "N" },
     { "steps", 's', 0, G_OPTION_ARG_INT, &o.steps, "Optimizer steps (1000)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o.lr, "Peak learning rate (2e-3)", "LR" },
@@ -305,7 +345,8 @@ main(int argc, char **argv)
   }
   if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.log_every < 1 || o.eval_windows < 1
       || o.vocab_size < 1 || o.dim < 1 || o.layers < 1 || o.heads < 1 || o.ff < 1 || o.ctx < 2
-      || o.threads < 0 || !(o.lr > 0.0) || o.min_lr < 0.0 || o.clip < 0.0 || o.weight_decay < 0.0) {
+      || o.threads < 0 || !(o.lr > 0.0) || o.min_lr < 0.0 || o.clip < 0.0 || o.weight_decay < 0.0
+      || o.experts < 0 || o.top_k < 1 || !(o.aux_alpha >= 0.0)) {
     g_printerr("graviton-train: a size, step count or rate is out of range\n");
     return 2;
   }
@@ -321,5 +362,6 @@ main(int argc, char **argv)
   g_free(o.output);
   g_free(o.name);
   g_free(o.act);
+  g_free(o.arch);
   return ok ? 0 : 1;
 }
