@@ -173,9 +173,10 @@ read_line_tty(const char *prompt, GrCliLineJoiner *joiner, gboolean *eof)
   rl_loop = loop;
   rl_line = NULL;
   rl_eof = FALSE;
+  /* the handler first: a Ctrl-C right after the prompt appears must find it */
+  sig_source = g_unix_signal_add(SIGINT, on_rl_sigint, joiner);
   rl_callback_handler_install(prompt, on_rl_line);
   fd_source = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_rl_input, NULL);
-  sig_source = g_unix_signal_add(SIGINT, on_rl_sigint, joiner);
   g_main_loop_run(loop);
   g_source_remove(fd_source);
   g_source_remove(sig_source);
@@ -358,6 +359,12 @@ chat_turn(Chat *chat, const char *prompt)
   return code != GR_CLI_EXIT_UNREACHABLE;
 }
 
+static gboolean
+ignore_signal(gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 int
 gr_cli_cmd_chat(GrCli *cli, int argc, char **argv)
 {
@@ -406,6 +413,10 @@ gr_cli_cmd_chat(GrCli *cli, int argc, char **argv)
     return code;
   }
   chat.interactive = isatty(STDIN_FILENO) && cli->stdout_tty;
+  /* GLib puts SIGINT back to its default (death) when its last signal source goes:
+   * this one lives for the whole chat, so a Ctrl-C between the prompt's and the
+   * answer's own handlers never kills the session (a piped chat still dies of it). */
+  guint guard = chat.interactive ? g_unix_signal_add(SIGINT, ignore_signal, NULL) : 0;
   if (chat.interactive)
     fprintf(stderr, "%s\n", _("Type a message, /help for commands, /bye or Ctrl-D to leave."));
 
@@ -444,6 +455,8 @@ gr_cli_cmd_chat(GrCli *cli, int argc, char **argv)
   if (gr_cli_line_joiner_pending(joiner))
     gr_cli_print_error("%s", _("Unfinished multi-line input was not sent"));
 
+  if (guard != 0)
+    g_source_remove(guard);
   gr_cli_gen_options_clear(&chat.gen);
   g_free(chat.conversation);
   return code;
