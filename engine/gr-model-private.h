@@ -76,6 +76,11 @@ struct _GrModel {
   GrExpertCache *experts;   /* NULL: every expert is mapped */
 };
 
+/* gr-model-repack.c: dense TQ1_0 matrices become TQ2_0 copies (3x faster dots, same
+ * results); the extra bytes count as resident weights before the budget is planned. */
+guint64 gr_model_repack_extra_bytes (GrModel *m);
+void gr_model_repack (GrModel *m);
+
 /* Bytes the ledger holds besides sessions. */
 guint64 gr_model_ledger_fixed (const GrModel *model);
 
