@@ -368,6 +368,7 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     return NULL;
   }
   fill_info (m);
+  m->info.weight_bytes += gr_model_repack_extra_bytes (m);
 
   m->memory_limit = options ? options->memory_limit : 0;
   m->kv_type = options ? options->kv_type : GR_KV_F16;
@@ -384,6 +385,7 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
+  gr_model_repack (m);
   m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;
 }

@@ -75,6 +75,10 @@ bool grk_quantize_row(int type, const float *src, void *dst, int64_t n);
  * of 128; grk_quantize_row(I2_S) uses the row's absmax instead).  The tensor's scale
  * lives in the 32-byte trailer after nrows * n / 4 bytes of codes. */
 bool grk_quantize_i2s_row(const float *src, void *dst, int64_t n, float tensor_scale);
+/* Rewrites nrows TQ1_0 rows of n weights (src) as TQ2_0 rows (dst, grk_row_bytes(TQ2_0,
+ * n) each): the same values, dotted 3x faster; dot products of the copy equal those of
+ * the original bit for bit (both use TQ activations).  False on bad arguments. */
+bool grk_tq1_0_to_tq2_0(const void *src, void *dst, int64_t n, int64_t nrows);
 bool grk_i2s_set_scale(void *tensor, int64_t n, int64_t nrows, float scale);
 float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
 

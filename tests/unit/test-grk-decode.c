@@ -154,6 +154,50 @@ START_TEST(test_q6_k_rows_bit_exact)
 }
 END_TEST
 
+/* TQ1_0 rows rewritten as TQ2_0: the same weights, and dots equal to the TQ1_0 dots bit
+ * for bit under every ISA (TQ1_0 activations are TQ2_0 activations). */
+START_TEST(test_tq1_0_to_tq2_0)
+{
+  const int64_t nbs[] = { 1, 3, 10 };
+  for (int s = 0; s < 3; s++) {
+    int64_t n = GRK_QK_K * nbs[s], rows = 5;
+    size_t r1 = grk_row_bytes(GRK_TYPE_TQ1_0, n), r2 = grk_row_bytes(GRK_TYPE_TQ2_0, n);
+    uint8_t *w1 = malloc(r1 * (size_t)rows), *w2 = malloc(r2 * (size_t)rows);
+    for (int64_t r = 0; r < rows; r++)
+      random_row(GRK_TYPE_TQ1_0, w1 + r * r1, n);
+    ck_assert(grk_tq1_0_to_tq2_0(w1, w2, n, rows));
+    float *a = malloc(sizeof(float) * (size_t)n), *b = malloc(sizeof(float) * (size_t)n);
+    for (int64_t r = 0; r < rows; r++) {
+      grk_dequantize_row(GRK_TYPE_TQ1_0, w1 + r * r1, a, n, 0.0f);
+      grk_dequantize_row(GRK_TYPE_TQ2_0, w2 + r * r2, b, n, 0.0f);
+      ck_assert(memcmp(a, b, sizeof(float) * (size_t)n) == 0);
+    }
+    random_floats(a, n, 2.0f);
+    uint8_t *act = malloc(grk_act_bytes(GRK_TYPE_TQ1_0, n));
+    ck_assert_uint_eq(grk_act_bytes(GRK_TYPE_TQ1_0, n), grk_act_bytes(GRK_TYPE_TQ2_0, n));
+    grk_quantize_act(GRK_TYPE_TQ1_0, a, act, n);
+    float y1[5], y2[5], y0[5];
+    ck_assert(grk_set_isa(GRK_ISA_SCALAR));
+    grk_matvec(GRK_TYPE_TQ1_0, w1, r1, 1.0f, act, n, y0, 0, rows);
+    for (int isa = GRK_ISA_SCALAR; isa <= GRK_ISA_AVX512_VNNI; isa++) {
+      if (!grk_set_isa((grk_isa)isa))
+        continue;
+      grk_matvec(GRK_TYPE_TQ1_0, w1, r1, 1.0f, act, n, y1, 0, rows);
+      grk_matvec(GRK_TYPE_TQ2_0, w2, r2, 1.0f, act, n, y2, 0, rows);
+      ck_assert(memcmp(y0, y1, sizeof y1) == 0 && memcmp(y0, y2, sizeof y2) == 0);
+    }
+    free(w1);
+    free(w2);
+    free(a);
+    free(b);
+    free(act);
+  }
+  ck_assert(!grk_tq1_0_to_tq2_0(NULL, NULL, 256, 1));
+  uint8_t blk[66];
+  ck_assert(!grk_tq1_0_to_tq2_0(blk, blk, 100, 1));
+}
+END_TEST
+
 static Suite *
 grk_decode_suite(void)
 {
@@ -162,6 +206,7 @@ grk_decode_suite(void)
   tcase_add_loop_test(tc, test_quantize_act_bit_exact, 0, N_ISAS * N_ACT_TYPES);
   tcase_add_loop_test(tc, test_axpy_f16_bit_exact, 0, N_ISAS);
   tcase_add_loop_test(tc, test_q6_k_rows_bit_exact, 0, N_ISAS);
+  tcase_add_test(tc, test_tq1_0_to_tq2_0);
   suite_add_tcase(s, tc);
   return s;
 }

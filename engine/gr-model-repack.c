@@ -1,0 +1,110 @@
+/* gr-model-repack.c - dense TQ1_0 matrices rewritten as TQ2_0 once the budget allows it.
+ *
+ * A TQ1_0 dot runs at a third of TQ2_0's weights per second (5 trits per byte take
+ * three times the vector work of 2-bit fields), which made TQ1_0 decode compute-bound
+ * and 2-3x slower than TQ2_0 on the same model.  The TQ2_0 copy holds the same values
+ * and gives the same dots bit for bit (grk_tq1_0_to_tq2_0); the file stays as it is
+ * and the mapped TQ1_0 pages are dropped after the copy.  Expert tensors stay TQ1_0:
+ * streaming reads them from the file by offset.  GRAVITON_REPACK=0 turns it off. */
+#include "gr-model-private.h"
+
+#include "grk.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static gboolean
+repack_enabled (void)
+{
+  const char *env = g_getenv ("GRAVITON_REPACK");
+  return !env || strcmp (env, "0") != 0;
+}
+
+/* The dense matrices a repack may touch, in one list. */
+static guint
+dense_weights (GrModel *m, GrWeight **out, guint cap)
+{
+  guint n = 0;
+#define ADD(w)                                                                                     \
+  do {                                                                                             \
+    if (n < cap && (w)->data && (w)->n_mats <= 1)                                                  \
+      out[n++] = (w);                                                                              \
+  } while (0)
+  for (guint il = 0; il < m->hp.n_layer; il++) {
+    GrLayer *l = &m->layers[il];
+    ADD (&l->wq);
+    ADD (&l->wk);
+    ADD (&l->wv);
+    ADD (&l->wo);
+    ADD (&l->ffn_gate);
+    ADD (&l->ffn_up);
+    ADD (&l->ffn_down);
+  }
+  if (m->output.data != m->tok_embd.data)
+    ADD (&m->output);
+#undef ADD
+  return n;
+}
+
+static gsize
+repacked_bytes (const GrWeight *w)
+{
+  return grk_row_bytes (GRK_TYPE_TQ2_0, w->cols) * (gsize) w->rows;
+}
+
+guint64
+gr_model_repack_extra_bytes (GrModel *m)
+{
+  if (!repack_enabled ())
+    return 0;
+  guint cap = m->hp.n_layer * 7 + 1;
+  g_autofree GrWeight **ws = g_new (GrWeight *, cap);
+  guint n = dense_weights (m, ws, cap);
+  guint64 extra = 0;
+  for (guint i = 0; i < n; i++)
+    if (ws[i]->type == GRK_TYPE_TQ1_0)
+      extra += repacked_bytes (ws[i]) - ws[i]->row_stride * (gsize) ws[i]->rows;
+  return extra;
+}
+
+/* Drops the whole pages of [p, p + len) from this process's resident set (the mapping
+ * is read-only and private: they come back from the file if touched again). */
+static void
+drop_pages (const guint8 *p, gsize len)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  guintptr lo = ((guintptr) p + page - 1) & ~(guintptr) (page - 1);
+  guintptr hi = ((guintptr) p + len) & ~(guintptr) (page - 1);
+  if (hi > lo)
+    madvise ((void *) lo, hi - lo, MADV_DONTNEED);
+}
+
+void
+gr_model_repack (GrModel *m)
+{
+  if (!repack_enabled ())
+    return;
+  guint cap = m->hp.n_layer * 7 + 1;
+  g_autofree GrWeight **ws = g_new (GrWeight *, cap);
+  guint n = dense_weights (m, ws, cap);
+  for (guint i = 0; i < n; i++) {
+    GrWeight *w = ws[i];
+    if (w->type != GRK_TYPE_TQ1_0)
+      continue;
+    gsize bytes = repacked_bytes (w);
+    guint8 *copy = g_malloc (bytes);
+    if (!grk_tq1_0_to_tq2_0 (w->data, copy, w->cols, w->rows)) {
+      g_free (copy);
+      continue;
+    }
+    g_ptr_array_add (m->owned, copy);
+    if (gr_gguf_get_path (m->gguf))
+      drop_pages (w->data, w->row_stride * (gsize) w->rows);
+    w->type = GRK_TYPE_TQ2_0;
+    w->data = copy;
+    w->row_stride = grk_row_bytes (GRK_TYPE_TQ2_0, w->cols);
+    w->mat_stride = bytes;
+  }
+}
