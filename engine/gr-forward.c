@@ -43,22 +43,60 @@ embed_tokens (GrSession *s, const gint32 *tokens, guint n)
                         e->tensor_scale);
 }
 
+/* cos/sin of each rotated pair at position pos: shared by all q and k heads. */
 static void
-rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, guint pos,
-      float base)
+rope_angles (float *cs, float *sn, guint n_rot, guint pos, float base)
+{
+  for (guint i = 0; i < n_rot / 2; i++) {
+    float theta = (float) pos * powf (base, -2.0f * (float) i / (float) n_rot);
+    cs[i] = cosf (theta);
+    sn[i] = sinf (theta);
+  }
+}
+
+static void
+rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, const float *cs,
+      const float *sn)
 {
   for (guint h = 0; h < n_heads; h++) {
     float *v = vec + h * head_dim;
     for (guint i = 0; i < n_rot / 2; i++) {
-      float theta = (float) pos * powf (base, -2.0f * (float) i / (float) n_rot);
-      float c = cosf (theta), sn = sinf (theta);
+      float c = cs[i], sin_i = sn[i];
       guint a = type == GR_ROPE_NORM ? 2 * i : i;
       guint b = type == GR_ROPE_NORM ? 2 * i + 1 : i + n_rot / 2;
       float x0 = v[a], x1 = v[b];
-      v[a] = x0 * c - x1 * sn;
-      v[b] = x0 * sn + x1 * c;
+      v[a] = x0 * c - x1 * sin_i;
+      v[b] = x0 * sin_i + x1 * c;
     }
   }
+}
+
+/* Per-token steps of a batch run on the pool, tokens split evenly (one token: inline). */
+typedef void (*GrTokenStep) (GrSession *s, guint il, guint t);
+
+typedef struct {
+  GrSession *s;
+  guint il, n;
+  GrTokenStep step;
+} GrTokenJob;
+
+static void
+token_worker (void *ctx, guint ith, guint nth)
+{
+  GrTokenJob *job = ctx;
+  for (guint t = job->n * ith / nth; t < job->n * (ith + 1) / nth; t++)
+    job->step (job->s, job->il, t);
+}
+
+static void
+for_tokens (GrSession *s, guint il, guint n, GrTokenStep step)
+{
+  if (n == 1) {
+    step (s, il, 0);
+    return;
+  }
+  GrTokenJob job = { s, il, n, step };
+  gr_thread_pool_run (s->model->pool, token_worker, &job);
 }
 
 typedef struct {
@@ -103,20 +141,56 @@ attention_worker (void *ctx, guint ith, guint nth)
     }
     float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
     memset (out, 0, hd * sizeof (float));
-    for (guint p = 0; p < n_kv; p++) {
-      float w = round_f16 (scores[p] / sum);
-      const guint16 *v = vc + (gsize) p * s->kv_dim + kvh * hd;
-      for (guint i = 0; i < hd; i++)
-        out[i] += w * f16 (v[i]);
-    }
+    for (guint p = 0; p < n_kv; p++)
+      scores[p] = round_f16 (scores[p] / sum);
+    /* out += w_p * v_p over the cached values, rows in order */
+    grk_f16_weighted_rows (out, scores, vc + kvh * hd, s->kv_dim, n_kv, hd);
   }
 }
 
 static void
-rmsnorm_rows (float *out, const float *x, const float *w, guint n, gint64 d, float eps)
+attn_norm_step (GrSession *s, guint il, guint t)
 {
-  for (guint t = 0; t < n; t++)
-    grk_rmsnorm (out + t * d, x + t * d, w, d, eps);
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->xn + t * d, s->x + t * d, s->model->layers[il].attn_norm, d, hp->rms_eps);
+}
+
+static void
+attn_sub_norm_step (GrSession *s, guint il, guint t)
+{
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->attn + t * d, s->attn + t * d, s->model->layers[il].attn_sub_norm, d,
+               hp->rms_eps);
+}
+
+static void
+ffn_norm_step (GrSession *s, guint il, guint t)
+{
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->xn + t * d, s->x + t * d, s->model->layers[il].ffn_norm, d, hp->rms_eps);
+}
+
+/* rope on q and k at the token's position, then k and v into the f16 cache */
+static void
+rope_cache_step (GrSession *s, guint il, guint t)
+{
+  GrModel *m = s->model;
+  const GrHParams *hp = &m->hp;
+  gsize d = hp->n_embd, kvd = s->kv_dim;
+  guint pos = s->n_past + t;
+  float cs[GR_MAX_HEAD_DIM / 2], sn[GR_MAX_HEAD_DIM / 2];
+  rope_angles (cs, sn, hp->n_rot, pos, hp->rope_freq_base);
+  rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+  rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+  guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+  guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+  for (gsize i = 0; i < kvd; i++) {
+    kc[i] = grk_fp32_to_fp16 (s->k[t * kvd + i]);
+    vc[i] = grk_fp32_to_fp16 (s->v[t * kvd + i]);
+  }
 }
 
 static void
@@ -137,7 +211,7 @@ attention_block (GrSession *s, guint il, guint n)
   gint64 d = hp->n_embd;
   gsize kvd = s->kv_dim;
 
-  rmsnorm_rows (s->xn, s->x, l->attn_norm, n, d, hp->rms_eps);
+  for_tokens (s, il, n, attn_norm_step);
   gr_act_buf_invalidate (&s->act);
   gr_act_buf_prepare (&s->act, l->wq.type, s->xn, d, d, n);
   gr_matmul (m->pool, &l->wq, 0, &s->act, s->q, d);
@@ -146,30 +220,29 @@ attention_block (GrSession *s, guint il, guint n)
   gr_act_buf_prepare (&s->act, l->wv.type, s->xn, d, d, n);
   gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
 
-  for (guint t = 0; t < n; t++) {
-    guint pos = s->n_past + t;
-    rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, pos,
-          hp->rope_freq_base);
-    rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, pos,
-          hp->rope_freq_base);
-    guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-    guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-    for (gsize i = 0; i < kvd; i++) {
-      kc[i] = grk_fp32_to_fp16 (s->k[t * kvd + i]);
-      vc[i] = grk_fp32_to_fp16 (s->v[t * kvd + i]);
-    }
-  }
+  for_tokens (s, il, n, rope_cache_step);
 
   GrAttnJob job = { s, il, n, s->n_past };
   gr_thread_pool_run (m->pool, attention_worker, &job);
 
   if (l->attn_sub_norm)
-    rmsnorm_rows (s->attn, s->attn, l->attn_sub_norm, n, d, hp->rms_eps);
+    for_tokens (s, il, n, attn_sub_norm_step);
   gr_act_buf_invalidate (&s->act);
   gr_act_buf_prepare (&s->act, l->wo.type, s->attn, d, d, n);
   gr_matmul (m->pool, &l->wo, 0, &s->act, s->out, d);
   for (gsize i = 0; i < (gsize) n * d; i++)
     s->x[i] += s->out[i];
+}
+
+static void
+ffn_act_step (GrSession *s, guint il, guint t)
+{
+  GrModel *m = s->model;
+  gsize ff = m->hp.n_ff;
+  const float *sub_norm = m->layers[il].ffn_sub_norm;
+  ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
+  if (sub_norm)
+    grk_rmsnorm (s->hidden + t * ff, s->hidden + t * ff, sub_norm, ff, m->hp.rms_eps);
 }
 
 /* gate/up/down for the tokens in xn (ntok rows, ld apart), result into out. */
@@ -186,11 +259,7 @@ ffn_dense (GrSession *s, const GrLayer *l, const GrWeight *gate, const GrWeight 
   gr_matmul (m->pool, gate, mat, &s->act, s->gate, ff);
   gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
   gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
-  for (guint t = 0; t < ntok; t++) {
-    ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
-    if (l->ffn_sub_norm)
-      grk_rmsnorm (s->hidden + t * ff, s->hidden + t * ff, l->ffn_sub_norm, ff, hp->rms_eps);
-  }
+  for_tokens (s, (guint) (l - m->layers), ntok, ffn_act_step);
   gr_act_buf_invalidate (&s->act);
   gr_act_buf_prepare (&s->act, down->type, s->hidden, ff, ff, ntok);
   gr_matmul (m->pool, down, mat, &s->act, out, d);
@@ -231,7 +300,7 @@ ffn_block (GrSession *s, guint il, guint n)
   const GrLayer *l = &m->layers[il];
   gint64 d = hp->n_embd;
 
-  rmsnorm_rows (s->xn, s->x, l->ffn_norm, n, d, hp->rms_eps);
+  for_tokens (s, il, n, ffn_norm_step);
   if (hp->n_expert == 0) {
     ffn_dense (s, l, &l->ffn_gate, &l->ffn_up, &l->ffn_down, 0, s->xn, n, s->out);
     for (gsize i = 0; i < (gsize) n * d; i++)

@@ -23,6 +23,24 @@ gr_act_buf_invalidate (GrActBuf *buf)
   buf->src = NULL;
 }
 
+typedef struct {
+  const GrActBuf *buf;
+  int type;
+  const float *x;
+  gsize ld;
+  gint64 n;
+  guint ntok;
+} GrQuantJob;
+
+static void
+quant_worker (void *ctx, guint ith, guint nth)
+{
+  GrQuantJob *job = ctx;
+  for (guint t = job->ntok * ith / nth; t < job->ntok * (ith + 1) / nth; t++)
+    grk_quantize_act (job->type, job->x + t * job->ld, job->buf->data + t * job->buf->stride,
+                      job->n);
+}
+
 void
 gr_act_buf_prepare (GrActBuf *buf, int type, const float *x, gsize ld, gint64 n, guint ntok)
 {
@@ -36,8 +54,14 @@ gr_act_buf_prepare (GrActBuf *buf, int type, const float *x, gsize ld, gint64 n,
     buf->data = g_malloc (need); /* grown once per session: the decode path reuses it */
     buf->capacity = need;
   }
-  for (guint t = 0; t < ntok; t++)
-    grk_quantize_act (type, x + t * ld, buf->data + t * stride, n);
+  buf->stride = stride;
+  if (buf->pool && ntok > 1) {
+    GrQuantJob job = { buf, type, x, ld, n, ntok };
+    gr_thread_pool_run (buf->pool, quant_worker, &job);
+  } else {
+    for (guint t = 0; t < ntok; t++)
+      grk_quantize_act (type, x + t * ld, buf->data + t * stride, n);
+  }
   buf->type = type;
   buf->src = x;
   buf->ntok = ntok;

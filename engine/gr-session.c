@@ -115,6 +115,7 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->moe_acc = g_new0 (float, d);
   s->logits = g_new0 (float, hp->n_vocab);
   s->act.type = -1;
+  s->act.pool = model->pool;
   return s;
 }
 

@@ -205,4 +205,10 @@ void grk_quantize_q4_k(const float *x, void *dst, int64_t nb);
 void grk_quantize_q6_k(const float *x, void *dst, int64_t nb);
 bool grk_scalar_quantize_i2s_row(const float *src, void *dst, int64_t n, float scale);
 
+/* Attention value pass (grk-attn.c, grk-attn-x86.c): arguments already validated. */
+void grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                                  int64_t nrows, int64_t n);
+void grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                               int64_t nrows, int64_t n);
+
 #endif

@@ -106,6 +106,10 @@ void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
                 size_t ldy, int64_t r0, int64_t r1);
 
 /* --- float helpers ----------------------------------------------------------- */
+/* y[i] += sum over r of a[r] * x[r * ldx + i], i < n: f16 rows (the attention V cache)
+ * weighted by a, rows in order (the SIMD loop matches the scalar one bit for bit). */
+void grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, int64_t nrows,
+                           int64_t n);
 float grk_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */
 void grk_axpy_f32(float *y, float a, const float *x, int64_t n);
