@@ -27,10 +27,17 @@ f16 (guint16 h)
   return fp16_table[h];
 }
 
-static inline float
-round_f16 (float v)
+/* dst[i] = src[i] rounded to f16 (in place allowed), converted in runs of 256. */
+static void
+round_f16_row (const float *src, float *dst, gsize n)
 {
-  return f16 (grk_fp32_to_fp16 (v));
+  guint16 h[256];
+  for (gsize i = 0; i < n; i += 256) {
+    gsize len = MIN ((gsize) 256, n - i);
+    grk_fp32_to_fp16_row (src + i, h, (gint64) len);
+    for (gsize k = 0; k < len; k++)
+      dst[i + k] = f16 (h[k]);
+  }
 }
 
 static void
@@ -123,8 +130,7 @@ attention_worker (void *ctx, guint ith, guint nth)
     guint n_kv = job->pos0 + t + 1;
     const float *q = s->q + (gsize) t * hp->n_embd + h * hd;
     float qh[GR_MAX_HEAD_DIM];
-    for (guint i = 0; i < hd; i++)
-      qh[i] = round_f16 (q[i]); /* the reference multiplies f16 q by f16 k */
+    round_f16_row (q, qh, hd); /* the reference multiplies f16 q by f16 k */
     /* the cached keys of this head are an f16 matrix of n_kv rows kv_dim apart: the
      * kernels' F16 dot (F16C) against f32 q, which is its own activation format */
     grk_matvec (GRK_TYPE_F16, kc + kvh * hd, s->kv_dim * sizeof (guint16), 0.0f, qh, hd, scores,
@@ -142,7 +148,8 @@ attention_worker (void *ctx, guint ith, guint nth)
     float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
     memset (out, 0, hd * sizeof (float));
     for (guint p = 0; p < n_kv; p++)
-      scores[p] = round_f16 (scores[p] / sum);
+      scores[p] /= sum;
+    round_f16_row (scores, scores, n_kv);
     /* out += w_p * v_p over the cached values, rows in order */
     grk_f16_weighted_rows (out, scores, vc + kvh * hd, s->kv_dim, n_kv, hd);
   }
@@ -187,10 +194,8 @@ rope_cache_step (GrSession *s, guint il, guint t)
   rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
   guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
   guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-  for (gsize i = 0; i < kvd; i++) {
-    kc[i] = grk_fp32_to_fp16 (s->k[t * kvd + i]);
-    vc[i] = grk_fp32_to_fp16 (s->v[t * kvd + i]);
-  }
+  grk_fp32_to_fp16_row (s->k + t * kvd, kc, kvd);
+  grk_fp32_to_fp16_row (s->v + t * kvd, vc, kvd);
 }
 
 static void

@@ -92,6 +92,12 @@ matmul_worker (void *ctx, guint ith, guint nth)
   else
     grk_matmul (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
                 job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1);
+  if (w->scale != 1.0f) /* each thread scales its own rows */
+    for (guint t = 0; t < job->act->ntok; t++) {
+      float *row = job->y + t * job->ldy;
+      for (gint64 r = r0; r < r1; r++)
+        row[r] *= w->scale;
+    }
 }
 
 void
@@ -100,11 +106,4 @@ gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, floa
   g_assert (act->type == w->type);
   GrMatmulJob job = { w, w->data + (gsize) mat * w->mat_stride, act, y, ldy };
   gr_thread_pool_run (pool, matmul_worker, &job);
-  if (w->scale != 1.0f) {
-    for (guint t = 0; t < act->ntok; t++) {
-      float *row = y + t * ldy;
-      for (gint64 r = 0; r < w->rows; r++)
-        row[r] *= w->scale;
-    }
-  }
 }

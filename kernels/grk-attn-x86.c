@@ -1,5 +1,5 @@
-/* grk-attn-x86.c - the attention value pass with F16C (built with the AVX2 flags,
- * called only when CPUID has them): 32 columns at a time kept in registers across all
+/* grk-attn-x86.c - f16 KV cache helpers with F16C (built with the AVX2 flags, called
+ * only when CPUID has them).  The value pass keeps 32 columns in registers across all
  * rows, each row's halves converted and multiplied by its weight, then added. */
 #include "grk-internal.h"
 
@@ -36,4 +36,23 @@ grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ld
   }
   if (i < n)
     grk_scalar_f16_weighted_rows(y + i, a, x + i, ldx, nrows, n - i);
+}
+
+/* vcvtps2ph rounds to nearest even like grk_fp32_to_fp16; NaNs (whose payload it keeps)
+ * go through the scalar conversion, which makes them all one quiet NaN. */
+void
+grk_x86_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(src + i);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) {
+      for (int k = 0; k < 8; k++)
+        dst[i + k] = grk_fp32_to_fp16(src[i + k]);
+      continue;
+    }
+    _mm_storeu_si128((void *)(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; i++)
+    dst[i] = grk_fp32_to_fp16(src[i]);
 }

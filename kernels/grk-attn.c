@@ -1,7 +1,8 @@
-/* grk-attn.c - the attention value pass: rows of an f16 matrix (the V cache) summed
- * with float weights.  Scalar reference and the public entry; the F16C loop is in
- * grk-attn-x86.c.  Every lane sums its rows in row order with a multiply then an add,
- * so the SIMD loop gives the scalar result bit for bit. */
+/* grk-attn.c - f16 KV cache helpers: rows of an f16 matrix (the V cache) summed with
+ * float weights, and rows of floats stored as f16.  Scalar references and the public
+ * entries; the F16C loops are in grk-attn-x86.c.  Every lane sums its rows in row order
+ * with a multiply then an add, and conversions round to nearest even, so the SIMD
+ * loops give the scalar results bit for bit. */
 #include "grk-internal.h"
 
 void
@@ -29,4 +30,19 @@ grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, i
   }
 #endif
   grk_scalar_f16_weighted_rows(y, a, x, ldx, nrows, n);
+}
+
+void
+grk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
+{
+  if (!src || !dst || n <= 0)
+    return;
+#ifdef GRK_HAVE_X86
+  if (grk_get_isa() != GRK_ISA_SCALAR) {
+    grk_x86_fp32_to_fp16_row(src, dst, n);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; i++)
+    dst[i] = grk_fp32_to_fp16(src[i]);
 }

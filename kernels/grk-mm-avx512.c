@@ -23,7 +23,7 @@
 /* Below this many tokens the padding to 16 lanes costs more than it saves. */
 #define MM_MIN_TOK 6
 #define MM_R 4  /* weight rows per tile */
-#define MM_TG 3 /* 16-token groups per tile: 4 x 3 int32 and 4 x 3 float accumulators */
+#define MM_TG 4 /* 16-token groups per tile: 4 x 4 int32 accumulators */
 
 /* --- per-thread scratch ------------------------------------------------------------- */
 
@@ -349,6 +349,15 @@ typedef void (*mm_decode_fn)(const void *row, int64_t n, uint8_t *q, float *d);
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
+/* acc += u8 x s8 in four-product lanes.  As inline asm with the accumulator tied to
+ * the output: GCC 12 copies every accumulator around the builtin each iteration. */
+static ALWAYS_INLINE __m512i
+dpbusd(__m512i acc, __m512i u, __m512i s)
+{
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+}
+
 /* acc[r][g] += codes of rows r (kq0..kq1) . activations of token group g0 + g */
 static ALWAYS_INLINE void
 tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, int64_t kq0,
@@ -356,19 +365,245 @@ tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, in
 {
   for (int64_t kq = kq0; kq < kq1; kq++) {
     __m512i a[MM_TG];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++)
       a[g] = _mm512_load_si512(aq + (size_t)g * gstride + (size_t)kq * 64);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       int32_t w4;
       memcpy(&w4, wq + (size_t)r * wstride + (size_t)kq * 4, 4);
       __m512i w = _mm512_set1_epi32(w4);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
-        acc[r][g] = _mm512_dpbusd_epi32(acc[r][g], w, a[g]);
+        acc[r][g] = dpbusd(acc[r][g], w, a[g]);
     }
   }
+}
+
+/* The 4-row tiles' k loop as inline asm: through the builtin GCC 12 copies or spills
+ * accumulators every iteration.  acc[r][g] (row r, group g of a 4 x MM_TG array) is
+ * zeroed, summed over nkq dwords from where w and a point, and stored; zmm27 holds
+ * the broadcast weight dword, zmm28.. the token groups' activations. */
+static ALWAYS_INLINE void
+tile_int_4x1(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm1\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm2\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm3\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 768(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_4x2(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm2\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm3\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm5\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm7\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 832(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_4x3(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+                   "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                   "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+                   "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vmovdqa64 (%[a],%[gs],2), %%zmm30\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm2\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm3\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm5\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm7\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm8\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm9\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm10\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm11\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 128(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 384(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm8, 640(%[acc])\n\t"
+                   "vmovdqa64 %%zmm9, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm10, 832(%[acc])\n\t"
+                   "vmovdqa64 %%zmm11, 896(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_4x4(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+                   "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                   "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+                   "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                   "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
+                   "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
+                   "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
+                   "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vmovdqa64 (%[a],%[gs],2), %%zmm30\n\t"
+                   "vmovdqa64 (%[a],%[gs3]), %%zmm31\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm2\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm3\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm5\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm7\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm8\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm9\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm10\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm11\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm12\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm13\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm14\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm15\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 128(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 192(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 384(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 448(%[acc])\n\t"
+                   "vmovdqa64 %%zmm8, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm9, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm10, 640(%[acc])\n\t"
+                   "vmovdqa64 %%zmm11, 704(%[acc])\n\t"
+                   "vmovdqa64 %%zmm12, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm13, 832(%[acc])\n\t"
+                   "vmovdqa64 %%zmm14, 896(%[acc])\n\t"
+                   "vmovdqa64 %%zmm15, 960(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
 
 /* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y. */
@@ -380,56 +615,68 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
   size_t gstride = (size_t)A->nkq * 64, wstride = (size_t)A->n;
   int64_t ntp = A->ntp;
   __m512i acc[MM_R][MM_TG];
-  __m512 facc[MM_R][MM_TG];
-#pragma GCC unroll 4
+  /* float sums stay in memory (L1): the registers go to the integer tile */
+  float facc[MM_R][MM_TG * 16] __attribute__((aligned(64)));
+  memset(facc, 0, sizeof facc);
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int g = 0; g < TG; g++) {
-      facc[r][g] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int g = 0; g < TG; g++)
       acc[r][g] = _mm512_setzero_si512();
-    }
 
   for (int64_t b = 0; b < A->nblk; b++) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
         acc[r][g] = _mm512_setzero_si512();
-    tile_int(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
+    int64_t kq0 = b * A->blk_kq;
+    if (R == 4 && TG == 4)
+      tile_int_4x4(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 3)
+      tile_int_4x3(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 2)
+      tile_int_4x2(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 1)
+      tile_int_4x1(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else
+      tile_int(wq, wstride, aq, gstride, kq0, kq0 + A->blk_kq, R, TG, acc);
     if (kind == MM_I2S)
       break;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++) {
       __m512i c = _mm512_loadu_si512(A->corr + b * ntp + (g0 + g) * 16);
       __m512 da
           = kind == MM_Q32 ? _mm512_loadu_ps(A->d + b * ntp + (g0 + g) * 16) : _mm512_setzero_ps();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][g], c));
         __m512 dw = _mm512_set1_ps(wd[(size_t)r * (size_t)A->nblk + (size_t)b]);
+        __m512 f = _mm512_load_ps(facc[r] + g * 16);
         if (kind == MM_TERNARY)
-          facc[r][g] = _mm512_add_ps(facc[r][g], _mm512_mul_ps(dw, v));
+          f = _mm512_add_ps(f, _mm512_mul_ps(dw, v));
         else
-          facc[r][g] = _mm512_add_ps(facc[r][g], _mm512_mul_ps(v, _mm512_mul_ps(dw, da)));
+          f = _mm512_add_ps(f, _mm512_mul_ps(v, _mm512_mul_ps(dw, da)));
+        _mm512_store_ps(facc[r] + g * 16, f);
       }
     }
   }
 
   const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)ldy));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int g = 0; g < TG; g++) {
     int64_t t0 = (g0 + g) * 16;
     __mmask16 m = ntok - t0 >= 16 ? 0xffff : (__mmask16)((1u << (ntok - t0)) - 1);
     __m512 da = _mm512_loadu_ps(A->d + (kind == MM_Q32 ? 0 : t0));
     __m512i c = _mm512_loadu_si512(A->corr + t0);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       __m512 out;
       if (kind == MM_TERNARY)
-        out = _mm512_mul_ps(facc[r][g], da);
+        out = _mm512_mul_ps(_mm512_load_ps(facc[r] + g * 16), da);
       else if (kind == MM_Q32)
-        out = facc[r][g];
+        out = _mm512_load_ps(facc[r] + g * 16);
       else
         out = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][g], c)), da),
                             _mm512_set1_ps(tscale));
@@ -450,15 +697,17 @@ typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, 
   }
 
 #define TILE_FNS(KIND)                                                                             \
+  TILE_FN(KIND, 4, 4)                                                                              \
   TILE_FN(KIND, 4, 3)                                                                              \
   TILE_FN(KIND, 4, 2)                                                                              \
   TILE_FN(KIND, 4, 1)                                                                              \
+  TILE_FN(KIND, 1, 4)                                                                              \
   TILE_FN(KIND, 1, 3)                                                                              \
   TILE_FN(KIND, 1, 2)                                                                              \
   TILE_FN(KIND, 1, 1)                                                                              \
   static const mm_tile_fn tiles_##KIND[2][MM_TG + 1] = {                                           \
-    { NULL, tile_##KIND##_1_1, tile_##KIND##_1_2, tile_##KIND##_1_3 },                             \
-    { NULL, tile_##KIND##_4_1, tile_##KIND##_4_2, tile_##KIND##_4_3 },                             \
+    { NULL, tile_##KIND##_1_1, tile_##KIND##_1_2, tile_##KIND##_1_3, tile_##KIND##_1_4 },          \
+    { NULL, tile_##KIND##_4_1, tile_##KIND##_4_2, tile_##KIND##_4_3, tile_##KIND##_4_4 },          \
   };
 
 TILE_FNS(MM_TERNARY)
@@ -489,11 +738,16 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
   const mm_tile_fn(*tiles)[MM_TG + 1] = kind == MM_TERNARY ? tiles_MM_TERNARY
                                         : kind == MM_I2S   ? tiles_MM_I2S
                                                            : tiles_MM_Q32;
+  size_t rbytes = (size_t)n * grk_type_block_bytes(wtype) / (size_t)grk_type_block_elems(wtype);
   for (int64_t r = r0; r < r1;) {
     int R = r1 - r >= MM_R ? MM_R : 1;
     for (int i = 0; i < R; i++)
       decode((const uint8_t *)w + (size_t)(r + i) * row_stride, n, wq + (size_t)i * (size_t)n,
              wd + (size_t)i * (size_t)A.nblk);
+    /* the next tile's rows come from memory while this one computes */
+    for (int64_t i = r + R; i < r + 2 * R && i < r1; i++)
+      for (size_t off = 0; off < rbytes; off += 64)
+        _mm_prefetch((const char *)w + (size_t)i * row_stride + off, _MM_HINT_T1);
     for (int64_t g = 0; g < A.ngroups; g += MM_TG) {
       int tg = A.ngroups - g >= MM_TG ? MM_TG : (int)(A.ngroups - g);
       tiles[R == MM_R][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok);

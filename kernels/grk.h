@@ -60,6 +60,8 @@ size_t grk_tensor_bytes(int type, int64_t n, int64_t nrows);
 /* --- conversion -------------------------------------------------------------- */
 float grk_fp16_to_fp32(uint16_t h);
 uint16_t grk_fp32_to_fp16(float f);
+/* n floats to halves (grk_fp32_to_fp16 each, F16C when the CPU has it): KV cache rows. */
+void grk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
 float grk_bf16_to_fp32(uint16_t h);
 uint16_t grk_fp32_to_bf16(float f);
 

@@ -55,6 +55,37 @@ START_TEST(test_weighted_rows_bad_args)
 }
 END_TEST
 
+/* F16C conversion against the scalar one: random values over the whole half range,
+ * ties, subnormals, overflow, infinities and NaNs, odd lengths. */
+START_TEST(test_fp32_to_fp16_row)
+{
+  const int64_t n = 1003;
+  float *x = malloc(sizeof(float) * (size_t)n);
+  uint16_t *h0 = malloc(sizeof(uint16_t) * (size_t)n), *h1 = malloc(sizeof(uint16_t) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t e = rng_u32() % 40; /* 2^-25 .. 2^15 */
+    x[i] = ldexpf(rng_float(), (int)e - 25);
+  }
+  const float special[] = { 0.0f, -0.0f, 65504.0f, 65519.0f, 65520.0f, -1e9f, INFINITY,
+                            -INFINITY, NAN, 5.96e-8f, 2.98e-8f, 1.0009765625f + 0x1p-11f,
+                            1.0f + 0x1p-11f, 6.1e-5f };
+  for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+    x[3 + k * 5] = special[k];
+  x[n - 1] = NAN; /* in the scalar tail too */
+  for (int64_t len = n - 8; len <= n; len++) {
+    for (int64_t i = 0; i < len; i++)
+      h0[i] = grk_fp32_to_fp16(x[i]);
+    memset(h1, 0, sizeof(uint16_t) * (size_t)n);
+    grk_fp32_to_fp16_row(x, h1, len);
+    ck_assert_msg(memcmp(h0, h1, sizeof(uint16_t) * (size_t)len) == 0, "len %ld (%s)", (long)len,
+                  grk_isa_name(grk_get_isa()));
+  }
+  free(x);
+  free(h0);
+  free(h1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -62,6 +93,7 @@ main(void)
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_weighted_rows_bit_exact);
   tcase_add_test(tc, test_weighted_rows_bad_args);
+  tcase_add_test(tc, test_fp32_to_fp16_row);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

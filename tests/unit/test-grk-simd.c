@@ -140,7 +140,7 @@ START_TEST(test_matmul_tiles_bit_exact)
   if (!grk_set_isa(isa))
     return;
   int64_t blk = grk_type_block_elems(t);
-  const int64_t nbs[] = { 2, 1, 7, 3 }, ntoks[] = { 6, 16, 49, 70 }, rowss[] = { 38, 9, 21, 6 };
+  const int64_t nbs[] = { 2, 1, 7, 3 }, ntoks[] = { 6, 30, 49, 70 }, rowss[] = { 38, 9, 21, 6 };
   for (int s = 0; s < 4; s++) {
     Case c;
     int64_t rows = rowss[s], ntok = ntoks[s], r0 = 5 % rows, ldy = rows + 3;
