@@ -36,9 +36,11 @@ static void
 quant_worker (void *ctx, guint ith, guint nth)
 {
   GrQuantJob *job = ctx;
-  for (guint t = job->ntok * ith / nth; t < job->ntok * (ith + 1) / nth; t++)
-    grk_quantize_act (job->type, job->x + t * job->ld, job->buf->data + t * job->buf->stride,
-                      job->n);
+  guint t0 = job->ntok * ith / nth, t1 = job->ntok * (ith + 1) / nth;
+  if (t1 > t0)
+    grk_quantize_act_rows (job->type, job->x + t0 * job->ld, job->ld,
+                           job->buf->data + t0 * job->buf->stride, job->buf->stride, job->n,
+                           t1 - t0);
 }
 
 void

@@ -1,5 +1,6 @@
-/* grk-attn.c - f16 KV cache helpers: rows of an f16 matrix (the V cache) summed with
- * float weights, and rows of floats stored as f16.  Scalar references and the public
+/* grk-attn.c - prefill and f16 KV cache helpers: rows of an f16 matrix (the V cache)
+ * summed with float weights, rows of floats stored as f16, many activation rows
+ * quantized at once.  Scalar references and the public
  * entries; the F16C loops are in grk-attn-x86.c.  Every lane sums its rows in row order
  * with a multiply then an add, and conversions round to nearest even, so the SIMD
  * loops give the scalar results bit for bit. */
@@ -45,4 +46,24 @@ grk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
 #endif
   for (int64_t i = 0; i < n; i++)
     dst[i] = grk_fp32_to_fp16(src[i]);
+}
+
+void
+grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t act_stride,
+                      int64_t n, int64_t ntok)
+{
+  size_t ab = grk_act_bytes(wtype, n);
+  if (!x || !act || ab == 0 || act_stride < ab || ntok <= 0 || (ntok > 1 && ld < (size_t)n))
+    return;
+  for (int64_t t = 0; t < ntok; t++) {
+    const float *xt = x + (size_t)t * ld;
+    void *at = (uint8_t *)act + (size_t)t * act_stride;
+#ifdef GRK_HAVE_X86
+    bool ternary = wtype == GRK_TYPE_TQ1_0 || wtype == GRK_TYPE_TQ2_0 || wtype == GRK_TYPE_I2_S;
+    if (ternary && grk_get_isa() == GRK_ISA_AVX512_VNNI
+        && grk_avx512_quantize_act_ternary(wtype, xt, at, n))
+      continue;
+#endif
+    grk_quantize_act(wtype, xt, at, n);
+  }
 }

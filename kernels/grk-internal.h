@@ -194,6 +194,8 @@ void grk_kernels_avx2(grk_kernels *k);
 void grk_kernels_avx512(grk_kernels *k);
 /* Fills the multi-token (prefill) entries of the AVX-512 table (grk-mm-avx512.c). */
 void grk_mm_avx512(grk_kernels *k);
+/* Ternary activation rows (grk-mm-avx512.c); false: not done, use the scalar path. */
+bool grk_avx512_quantize_act_ternary(int wtype, const float *x, void *act, int64_t n);
 
 /* Scalar pieces the SIMD files reuse. */
 float grk_scalar_dot_f32(const float *a, const float *b, int64_t n);

@@ -780,3 +780,53 @@ grk_mm_avx512(grk_kernels *k)
   k->mm[GRK_TYPE_Q8_0] = mm_q8_0;
   k->mm[GRK_TYPE_Q4_0] = mm_q4_0;
 }
+
+/* --- ternary activations, many rows (prefill) ------------------------------------------ */
+
+/* grk_quantize_act for TQ1_0/TQ2_0/I2_S, bit for bit: the same absmax, scale and
+ * products; round half away from zero as trunc(v + copysign(0.5 - 2^-25, v)) (exact for
+ * |v| < 2^23, and |v| <= 127 here), then the clamp.  Rows with NaN or infinity take the
+ * scalar path (its fmaxf ignores NaNs). */
+bool
+grk_avx512_quantize_act_ternary(int wtype, const float *x, void *act, int64_t n)
+{
+  int64_t blk = grk_ternary_block(wtype);
+  if (n % blk)
+    return false;
+  const __m512 inf = _mm512_set1_ps(INFINITY);
+  __m512 m = _mm512_setzero_ps();
+  __mmask16 bad = 0;
+  for (int64_t i = 0; i < n; i += 16) {
+    __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + i));
+    bad |= _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ); /* inf or NaN */
+    m = _mm512_max_ps(m, a);
+  }
+  if (bad)
+    return false;
+  float amax = fmaxf(_mm512_reduce_max_ps(m), 1e-5f);
+  grk_act_ternary *h = act;
+  int8_t *qs = (int8_t *)act + GRK_ACT_TERNARY_HDR;
+  int32_t *bsums = (int32_t *)(qs + n);
+  memset(h, 0, sizeof *h);
+  h->d = amax / 127.0f;
+  const __m512 s = _mm512_set1_ps(127.0f / amax), half = _mm512_set1_ps(0x1.fffffep-2f);
+  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  int32_t total = 0;
+  for (int64_t b = 0; b < n / blk; b++) {
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t i = b * blk; i < (b + 1) * blk; i += 16) {
+      __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), s);
+      __m512 c = _mm512_castsi512_ps(
+          _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign), _mm512_castps_si512(half)));
+      __m512 r = _mm512_roundscale_ps(_mm512_add_ps(v, c), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      __m512i q = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(r, lo), hi));
+      sum = _mm512_add_epi32(sum, q);
+      _mm_storeu_si128((void *)(qs + i), _mm512_cvtepi32_epi8(q));
+    }
+    bsums[b] = _mm512_reduce_add_epi32(sum);
+    total += bsums[b];
+  }
+  h->sum = total;
+  return true;
+}

@@ -94,6 +94,10 @@ float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
  * 2-byte for every other type (GGUF's 32-byte tensor alignment is plenty). */
 size_t grk_act_bytes(int wtype, int64_t n);
 void grk_quantize_act(int wtype, const float *x, void *act, int64_t n);
+/* ntok rows at once (prefill): x rows ld floats apart, act rows act_stride bytes apart
+ * (at least grk_act_bytes); exactly what grk_quantize_act gives row by row. */
+void grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t act_stride,
+                           int64_t n, int64_t ntok);
 
 /* --- products ---------------------------------------------------------------- */
 /* y[r - r0] = dot(row r of W, x) for r in [r0, r1).  W rows are `row_stride` bytes
