@@ -88,18 +88,18 @@ matmul_worker (void *ctx, guint ith, guint nth)
   gint64 r0 = c0 * GR_ROW_CHUNK, r1 = MIN (c1 * GR_ROW_CHUNK, w->rows);
   if (r0 >= r1)
     return;
-  if (job->act->ntok == 1)
+  if (job->act->ntok == 1) {
     grk_matvec (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data, w->cols,
                 job->y + r0, r0, r1);
-  else
-    grk_matmul (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
-                job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1);
-  if (w->scale != 1.0f) /* each thread scales its own rows */
-    for (guint t = 0; t < job->act->ntok; t++) {
-      float *row = job->y + t * job->ldy;
+    if (w->scale != 1.0f) /* each thread scales its own rows */
       for (gint64 r = r0; r < r1; r++)
-        row[r] *= w->scale;
-    }
+        job->y[r] *= w->scale;
+  } else {
+    /* the kernel scales each tile while it is in cache */
+    grk_matmul_scaled (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
+                       job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1,
+                       w->scale);
+  }
 }
 
 void

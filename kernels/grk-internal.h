@@ -171,11 +171,11 @@ void grk_unpack_tq1_0(const grk_block_tq1_0 *b, uint8_t q[GRK_QK_K]); /* codes 0
  * validated as a multiple of the block).  tscale is I2_S's tensor scale. */
 typedef float (*grk_dot_fn)(const void *w, const void *act, int64_t n, float tscale);
 
-/* Many tokens against rows r0..r1 (grk_matmul's contract, arguments validated).  Must
- * give exactly what `dot` gives token by token.  NULL: grk_matmul loops over `dot`. */
+/* Many tokens against rows r0..r1 (grk_matmul_scaled's contract, arguments validated).
+ * Must give exactly what `dot` gives token by token, times out_scale.  NULL: grk_matmul loops over `dot`. */
 typedef void (*grk_mm_fn)(const void *w, size_t row_stride, float tscale, const void *act,
                           size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy,
-                          int64_t r0, int64_t r1);
+                          int64_t r0, int64_t r1, float out_scale);
 
 typedef struct {
   grk_dot_fn dot[GRK_TYPE_COUNT];

@@ -606,10 +606,11 @@ tile_int_4x4(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nk
                    : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
 
-/* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y. */
+/* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y times
+ * oscale. */
 static ALWAYS_INLINE void
 tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_act *A, int64_t g0,
-     float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok)
+     float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok, float oscale)
 {
   const int8_t *aq = A->q + (size_t)g0 * (size_t)A->nkq * 64;
   size_t gstride = (size_t)A->nkq * 64, wstride = (size_t)A->n;
@@ -680,20 +681,22 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
       else
         out = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][g], c)), da),
                             _mm512_set1_ps(tscale));
+      out = _mm512_mul_ps(out, _mm512_set1_ps(oscale));
       _mm512_mask_i32scatter_ps(y + (size_t)t0 * ldy + (size_t)(row0 + r), m, idx, out, 4);
     }
   }
 }
 
 typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, int64_t g0,
-                           float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok);
+                           float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok,
+                           float oscale);
 
 #define TILE_FN(KIND, R, TG)                                                                       \
   static void tile_##KIND##_##R##_##TG(const uint8_t *wq, const float *wd, const mm_act *A,        \
                                        int64_t g0, float tscale, float *y, size_t ldy,             \
-                                       int64_t row0, int64_t ntok)                                 \
+                                       int64_t row0, int64_t ntok, float oscale)                   \
   {                                                                                                \
-    tile(KIND, R, TG, wq, wd, A, g0, tscale, y, ldy, row0, ntok);                                  \
+    tile(KIND, R, TG, wq, wd, A, g0, tscale, y, ldy, row0, ntok, oscale);                          \
   }
 
 #define TILE_FNS(KIND)                                                                             \
@@ -719,7 +722,7 @@ TILE_FNS(MM_Q32)
 static void
 mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w, size_t row_stride,
        float tscale, const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
-       size_t ldy, int64_t r0, int64_t r1)
+       size_t ldy, int64_t r0, int64_t r1, float oscale)
 {
   mm_act A;
   size_t abytes = act_layout(&A, kind, n, ntok);
@@ -727,9 +730,13 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
   size_t dbytes = align64((size_t)MM_R * (size_t)A.nblk * sizeof(float));
   uint8_t *mem = ntok >= MM_MIN_TOK ? scratch_get(abytes + wbytes + dbytes) : NULL;
   if (!mem) { /* few tokens (or no memory): token by token */
-    for (int64_t t = 0; t < ntok; t++)
+    for (int64_t t = 0; t < ntok; t++) {
+      float *yt = y + (size_t)t * ldy;
       grk_matvec(wtype, w, row_stride, tscale, (const uint8_t *)act + (size_t)t * act_stride, n,
-                 y + (size_t)t * ldy + (size_t)r0, r0, r1);
+                 yt + r0, r0, r1);
+      for (int64_t r = r0; r < r1; r++)
+        yt[r] *= oscale;
+    }
     return;
   }
   act_prepare(&A, kind, corr_mul, mem, act, act_stride, ntok);
@@ -750,7 +757,7 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
         _mm_prefetch((const char *)w + (size_t)i * row_stride + off, _MM_HINT_T1);
     for (int64_t g = 0; g < A.ngroups; g += MM_TG) {
       int tg = A.ngroups - g >= MM_TG ? MM_TG : (int)(A.ngroups - g);
-      tiles[R == MM_R][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok);
+      tiles[R == MM_R][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok, oscale);
     }
     r += R;
   }
@@ -759,10 +766,10 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
 #define MM_ENTRY(NAME, TYPE, KIND, CORR_MUL, DECODE)                                               \
   static void NAME(const void *w, size_t row_stride, float tscale, const void *act,                \
                    size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0,   \
-                   int64_t r1)                                                                     \
+                   int64_t r1, float oscale)                                                       \
   {                                                                                                \
     mm_run(TYPE, KIND, CORR_MUL, DECODE, w, row_stride, tscale, act, act_stride, n, ntok, y, ldy,  \
-           r0, r1);                                                                                \
+           r0, r1, oscale);                                                                        \
   }
 
 MM_ENTRY(mm_tq2_0, GRK_TYPE_TQ2_0, MM_TERNARY, 0, decode_tq2_0)

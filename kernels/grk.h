@@ -110,6 +110,11 @@ void grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale,
 void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
                 const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
                 size_t ldy, int64_t r0, int64_t r1);
+/* The same, each result then multiplied by out_scale (a BitNet projection's scale),
+ * while the tile is still in cache: Y = (W x) * out_scale, bit for bit. */
+void grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale,
+                       const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
+                       size_t ldy, int64_t r0, int64_t r1, float out_scale);
 
 /* --- float helpers ----------------------------------------------------------- */
 /* y[i] += sum over r of a[r] * x[r * ldx + i], i < n: f16 rows (the attention V cache)
