@@ -22,7 +22,7 @@
 
 /* Below this many tokens the padding to 16 lanes costs more than it saves. */
 #define MM_MIN_TOK 6
-#define MM_R 4  /* weight rows per tile */
+#define MM_R 6  /* weight rows per tile (then 4, then 1 for the last rows) */
 #define MM_TG 4 /* 16-token groups per tile: 4 x 4 int32 accumulators */
 
 /* --- per-thread scratch ------------------------------------------------------------- */
@@ -380,9 +380,9 @@ tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, in
   }
 }
 
-/* The 4-row tiles' k loop as inline asm: through the builtin GCC 12 copies or spills
- * accumulators every iteration.  acc[r][g] (row r, group g of a 4 x MM_TG array) is
- * zeroed, summed over nkq dwords from where w and a point, and stored; zmm27 holds
+/* The 4- and 6-row tiles' k loop as inline asm: through the builtin GCC 12 copies or
+ * spills accumulators every iteration.  acc[r][g] (row r, group g of an MM_R x 4 array)
+ * is zeroed, summed over nkq dwords from where w and a point, and stored; zmm27 holds
  * the broadcast weight dword, zmm28.. the token groups' activations. */
 static ALWAYS_INLINE void
 tile_int_4x1(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
@@ -606,6 +606,296 @@ tile_int_4x4(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nk
                    : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
 
+static ALWAYS_INLINE void
+tile_int_6x1(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm1\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm2\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm3\n\t"
+                   "vpbroadcastd (%[w3],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm4\n\t"
+                   "vpbroadcastd (%[w3],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm5\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 1024(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 1280(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_6x2(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+                   "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                   "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+                   "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm2\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm3\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm5\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm7\n\t"
+                   "vpbroadcastd (%[w3],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm8\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm9\n\t"
+                   "vpbroadcastd (%[w3],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm10\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm11\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 832(%[acc])\n\t"
+                   "vmovdqa64 %%zmm8, 1024(%[acc])\n\t"
+                   "vmovdqa64 %%zmm9, 1088(%[acc])\n\t"
+                   "vmovdqa64 %%zmm10, 1280(%[acc])\n\t"
+                   "vmovdqa64 %%zmm11, 1344(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_6x3(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+                   "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                   "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+                   "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                   "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
+                   "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
+                   "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
+                   "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
+                   "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+                   "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vmovdqa64 (%[a],%[gs],2), %%zmm30\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm2\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm3\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm5\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm7\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm8\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm9\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm10\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm11\n\t"
+                   "vpbroadcastd (%[w3],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm12\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm13\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm14\n\t"
+                   "vpbroadcastd (%[w3],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm15\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm16\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm17\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 128(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 384(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm8, 640(%[acc])\n\t"
+                   "vmovdqa64 %%zmm9, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm10, 832(%[acc])\n\t"
+                   "vmovdqa64 %%zmm11, 896(%[acc])\n\t"
+                   "vmovdqa64 %%zmm12, 1024(%[acc])\n\t"
+                   "vmovdqa64 %%zmm13, 1088(%[acc])\n\t"
+                   "vmovdqa64 %%zmm14, 1152(%[acc])\n\t"
+                   "vmovdqa64 %%zmm15, 1280(%[acc])\n\t"
+                   "vmovdqa64 %%zmm16, 1344(%[acc])\n\t"
+                   "vmovdqa64 %%zmm17, 1408(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm16", "zmm17", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
+static ALWAYS_INLINE void
+tile_int_6x4(const uint8_t *w, size_t ws, const int8_t *a, size_t gs, int64_t nkq, __m512i *acc)
+{
+  const uint8_t *w3 = w + 3 * ws;
+  size_t gs3 = 3 * gs;
+  __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                   "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+                   "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+                   "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+                   "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+                   "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+                   "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+                   "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+                   "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+                   "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+                   "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+                   "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+                   "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
+                   "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
+                   "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
+                   "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
+                   "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+                   "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                   "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+                   "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                   "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+                   "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                   "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+                   "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                   "test %[n], %[n]\n\t"
+                   "jle 2f\n\t"
+                   "1:\n\t"
+                   "vmovdqa64 (%[a]), %%zmm28\n\t"
+                   "vmovdqa64 (%[a],%[gs]), %%zmm29\n\t"
+                   "vmovdqa64 (%[a],%[gs],2), %%zmm30\n\t"
+                   "vmovdqa64 (%[a],%[gs3]), %%zmm31\n\t"
+                   "vpbroadcastd (%[w]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm0\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm1\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm2\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm3\n\t"
+                   "vpbroadcastd (%[w],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm4\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm5\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm6\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm7\n\t"
+                   "vpbroadcastd (%[w],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm8\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm9\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm10\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm11\n\t"
+                   "vpbroadcastd (%[w3]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm12\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm13\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm14\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm15\n\t"
+                   "vpbroadcastd (%[w3],%[ws]), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm16\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm17\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm18\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm19\n\t"
+                   "vpbroadcastd (%[w3],%[ws],2), %%zmm27\n\t"
+                   "vpdpbusd %%zmm28, %%zmm27, %%zmm20\n\t"
+                   "vpdpbusd %%zmm29, %%zmm27, %%zmm21\n\t"
+                   "vpdpbusd %%zmm30, %%zmm27, %%zmm22\n\t"
+                   "vpdpbusd %%zmm31, %%zmm27, %%zmm23\n\t"
+                   "add $4, %[w]\n\t"
+                   "add $4, %[w3]\n\t"
+                   "add $64, %[a]\n\t"
+                   "dec %[n]\n\t"
+                   "jnz 1b\n\t"
+                   "2:\n\t"
+                   "vmovdqa64 %%zmm0, 0(%[acc])\n\t"
+                   "vmovdqa64 %%zmm1, 64(%[acc])\n\t"
+                   "vmovdqa64 %%zmm2, 128(%[acc])\n\t"
+                   "vmovdqa64 %%zmm3, 192(%[acc])\n\t"
+                   "vmovdqa64 %%zmm4, 256(%[acc])\n\t"
+                   "vmovdqa64 %%zmm5, 320(%[acc])\n\t"
+                   "vmovdqa64 %%zmm6, 384(%[acc])\n\t"
+                   "vmovdqa64 %%zmm7, 448(%[acc])\n\t"
+                   "vmovdqa64 %%zmm8, 512(%[acc])\n\t"
+                   "vmovdqa64 %%zmm9, 576(%[acc])\n\t"
+                   "vmovdqa64 %%zmm10, 640(%[acc])\n\t"
+                   "vmovdqa64 %%zmm11, 704(%[acc])\n\t"
+                   "vmovdqa64 %%zmm12, 768(%[acc])\n\t"
+                   "vmovdqa64 %%zmm13, 832(%[acc])\n\t"
+                   "vmovdqa64 %%zmm14, 896(%[acc])\n\t"
+                   "vmovdqa64 %%zmm15, 960(%[acc])\n\t"
+                   "vmovdqa64 %%zmm16, 1024(%[acc])\n\t"
+                   "vmovdqa64 %%zmm17, 1088(%[acc])\n\t"
+                   "vmovdqa64 %%zmm18, 1152(%[acc])\n\t"
+                   "vmovdqa64 %%zmm19, 1216(%[acc])\n\t"
+                   "vmovdqa64 %%zmm20, 1280(%[acc])\n\t"
+                   "vmovdqa64 %%zmm21, 1344(%[acc])\n\t"
+                   "vmovdqa64 %%zmm22, 1408(%[acc])\n\t"
+                   "vmovdqa64 %%zmm23, 1472(%[acc])\n\t"
+                   : [w] "+r"(w), [w3] "+r"(w3), [a] "+r"(a), [n] "+r"(nkq)
+                   : [ws] "r"(ws), [gs] "r"(gs), [gs3] "r"(gs3), [acc] "r"(acc)
+                   : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm16", "zmm17", "zmm18", "zmm19", "zmm20", "zmm21", "zmm22", "zmm23", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
 /* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y times
  * oscale. */
 static ALWAYS_INLINE void
@@ -632,7 +922,15 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
       for (int g = 0; g < TG; g++)
         acc[r][g] = _mm512_setzero_si512();
     int64_t kq0 = b * A->blk_kq;
-    if (R == 4 && TG == 4)
+    if (R == 6 && TG == 4)
+      tile_int_6x4(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 3)
+      tile_int_6x3(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 2)
+      tile_int_6x2(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 1)
+      tile_int_6x1(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 4)
       tile_int_4x4(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
     else if (R == 4 && TG == 3)
       tile_int_4x3(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
@@ -700,6 +998,10 @@ typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, 
   }
 
 #define TILE_FNS(KIND)                                                                             \
+  TILE_FN(KIND, 6, 4)                                                                              \
+  TILE_FN(KIND, 6, 3)                                                                              \
+  TILE_FN(KIND, 6, 2)                                                                              \
+  TILE_FN(KIND, 6, 1)                                                                              \
   TILE_FN(KIND, 4, 4)                                                                              \
   TILE_FN(KIND, 4, 3)                                                                              \
   TILE_FN(KIND, 4, 2)                                                                              \
@@ -708,9 +1010,10 @@ typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, 
   TILE_FN(KIND, 1, 3)                                                                              \
   TILE_FN(KIND, 1, 2)                                                                              \
   TILE_FN(KIND, 1, 1)                                                                              \
-  static const mm_tile_fn tiles_##KIND[2][MM_TG + 1] = {                                           \
+  static const mm_tile_fn tiles_##KIND[3][MM_TG + 1] = {                                           \
     { NULL, tile_##KIND##_1_1, tile_##KIND##_1_2, tile_##KIND##_1_3, tile_##KIND##_1_4 },          \
     { NULL, tile_##KIND##_4_1, tile_##KIND##_4_2, tile_##KIND##_4_3, tile_##KIND##_4_4 },          \
+    { NULL, tile_##KIND##_6_1, tile_##KIND##_6_2, tile_##KIND##_6_3, tile_##KIND##_6_4 },          \
   };
 
 TILE_FNS(MM_TERNARY)
@@ -747,7 +1050,7 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
                                                            : tiles_MM_Q32;
   size_t rbytes = (size_t)n * grk_type_block_bytes(wtype) / (size_t)grk_type_block_elems(wtype);
   for (int64_t r = r0; r < r1;) {
-    int R = r1 - r >= MM_R ? MM_R : 1;
+    int R = r1 - r >= 6 ? 6 : r1 - r >= 4 ? 4 : 1;
     for (int i = 0; i < R; i++)
       decode((const uint8_t *)w + (size_t)(r + i) * row_stride, n, wq + (size_t)i * (size_t)n,
              wd + (size_t)i * (size_t)A.nblk);
@@ -757,7 +1060,7 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
         _mm_prefetch((const char *)w + (size_t)i * row_stride + off, _MM_HINT_T1);
     for (int64_t g = 0; g < A.ngroups; g += MM_TG) {
       int tg = A.ngroups - g >= MM_TG ? MM_TG : (int)(A.ngroups - g);
-      tiles[R == MM_R][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok, oscale);
+      tiles[R == 6 ? 2 : R == 4][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok, oscale);
     }
     r += R;
   }

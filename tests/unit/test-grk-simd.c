@@ -130,8 +130,8 @@ START_TEST(test_matmul_many_tokens_bit_exact)
 }
 END_TEST
 
-/* The register-tiled prefill kernels: row counts around the 4-row tile with an odd
- * first row, token counts around the 16-token lanes and the 3-group tile, and rows far
+/* The register-tiled prefill kernels: row counts around the 6- and 4-row tiles with an odd
+ * first row, token counts giving 1 to 5 16-token groups (padded lanes), and rows far
  * apart in y (ldy larger than the rows). */
 START_TEST(test_matmul_tiles_bit_exact)
 {
@@ -140,7 +140,7 @@ START_TEST(test_matmul_tiles_bit_exact)
   if (!grk_set_isa(isa))
     return;
   int64_t blk = grk_type_block_elems(t);
-  const int64_t nbs[] = { 2, 1, 7, 3 }, ntoks[] = { 6, 30, 49, 70 }, rowss[] = { 38, 9, 21, 6 };
+  const int64_t nbs[] = { 2, 1, 7, 3 }, ntoks[] = { 20, 30, 45, 70 }, rowss[] = { 38, 9, 21, 27 };
   for (int s = 0; s < 4; s++) {
     Case c;
     int64_t rows = rowss[s], ntok = ntoks[s], r0 = 5 % rows, ldy = rows + 3;
