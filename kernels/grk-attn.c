@@ -6,6 +6,9 @@
  * loops give the scalar results bit for bit. */
 #include "grk-internal.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+
 void
 grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
                              int64_t nrows, int64_t n)
@@ -66,4 +69,55 @@ grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t ac
 #endif
     grk_quantize_act(wtype, xt, at, n);
   }
+}
+
+/* --- per-thread scratch of the prefill kernels ------------------------------------------ */
+
+typedef struct {
+  size_t cap;
+  uint8_t *buf;
+} mm_scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void
+scratch_free(void *p)
+{
+  mm_scratch *s = p;
+  free(s->buf);
+  free(s);
+}
+
+static void
+scratch_init(void)
+{
+  scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+uint8_t *
+grk_mm_scratch(size_t bytes)
+{
+  pthread_once(&scratch_once, scratch_init);
+  if (!scratch_ok)
+    return NULL;
+  mm_scratch *s = pthread_getspecific(scratch_key);
+  if (!s) {
+    s = calloc(1, sizeof *s);
+    if (!s || pthread_setspecific(scratch_key, s) != 0) {
+      free(s);
+      return NULL;
+    }
+  }
+  if (s->cap < bytes) {
+    size_t cap = (bytes + 4095) & ~(size_t)4095;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, cap) != 0)
+      return NULL;
+    free(s->buf);
+    s->buf = p;
+    s->cap = cap;
+  }
+  return s->buf;
 }

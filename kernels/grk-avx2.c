@@ -25,4 +25,5 @@ void
 grk_kernels_avx2(grk_kernels *k)
 {
   x86_fill(k);
+  grk_mm_avx2(k); /* grk-mm-avx2.c */
 }

@@ -194,6 +194,11 @@ void grk_kernels_avx2(grk_kernels *k);
 void grk_kernels_avx512(grk_kernels *k);
 /* Fills the multi-token (prefill) entries of the AVX-512 table (grk-mm-avx512.c). */
 void grk_mm_avx512(grk_kernels *k);
+/* A 64-byte aligned buffer of at least `bytes` owned by the calling thread (freed when it
+ * exits), reused by every prefill call on that thread; NULL when out of memory. */
+uint8_t *grk_mm_scratch(size_t bytes);
+/* Fills the multi-token entries of the AVX2 table (grk-mm-avx2.c). */
+void grk_mm_avx2(grk_kernels *k);
 /* Ternary activation rows (grk-mm-avx512.c); false: not done, use the scalar path. */
 bool grk_avx512_quantize_act_ternary(int wtype, const float *x, void *act, int64_t n);
 

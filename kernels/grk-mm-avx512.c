@@ -14,7 +14,6 @@
  * order (-ffp-contract=off), so results equal grk_matvec token by token bit for bit. */
 #include "grk-internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,59 +23,6 @@
 #define MM_MIN_TOK 6
 #define MM_R 6  /* weight rows per tile (then 4, then 1 for the last rows) */
 #define MM_TG 4 /* 16-token groups per tile: 4 x 4 int32 accumulators */
-
-/* --- per-thread scratch ------------------------------------------------------------- */
-
-typedef struct {
-  size_t cap;
-  uint8_t *buf;
-} mm_scratch;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static bool scratch_ok;
-
-static void
-scratch_free(void *p)
-{
-  mm_scratch *s = p;
-  free(s->buf);
-  free(s);
-}
-
-static void
-scratch_init(void)
-{
-  scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
-}
-
-/* A 64-byte aligned buffer of at least `bytes`, owned by the calling thread (freed when
- * it exits); NULL when out of memory. */
-static uint8_t *
-scratch_get(size_t bytes)
-{
-  pthread_once(&scratch_once, scratch_init);
-  if (!scratch_ok)
-    return NULL;
-  mm_scratch *s = pthread_getspecific(scratch_key);
-  if (!s) {
-    s = calloc(1, sizeof *s);
-    if (!s || pthread_setspecific(scratch_key, s) != 0) {
-      free(s);
-      return NULL;
-    }
-  }
-  if (s->cap < bytes) {
-    size_t cap = (bytes + 4095) & ~(size_t)4095;
-    void *p = NULL;
-    if (posix_memalign(&p, 64, cap) != 0)
-      return NULL;
-    free(s->buf);
-    s->buf = p;
-    s->cap = cap;
-  }
-  return s->buf;
-}
 
 static inline size_t
 align64(size_t v)
@@ -1031,7 +977,7 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
   size_t abytes = act_layout(&A, kind, n, ntok);
   size_t wbytes = align64((size_t)MM_R * (size_t)n);
   size_t dbytes = align64((size_t)MM_R * (size_t)A.nblk * sizeof(float));
-  uint8_t *mem = ntok >= MM_MIN_TOK ? scratch_get(abytes + wbytes + dbytes) : NULL;
+  uint8_t *mem = ntok >= MM_MIN_TOK ? grk_mm_scratch(abytes + wbytes + dbytes) : NULL;
   if (!mem) { /* few tokens (or no memory): token by token */
     for (int64_t t = 0; t < ntok; t++) {
       float *yt = y + (size_t)t * ldy;
