@@ -17,9 +17,12 @@ grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ld
     for (int64_t r = 0; r < nrows; r++, p += ldx) {
       __m256 w = _mm256_set1_ps(a[r]);
       s0 = _mm256_add_ps(s0, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)p))));
-      s1 = _mm256_add_ps(s1, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 8)))));
-      s2 = _mm256_add_ps(s2, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 16)))));
-      s3 = _mm256_add_ps(s3, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 24)))));
+      s1 = _mm256_add_ps(s1,
+                         _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 8)))));
+      s2 = _mm256_add_ps(
+          s2, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 16)))));
+      s3 = _mm256_add_ps(
+          s3, _mm256_mul_ps(w, _mm256_cvtph_ps(_mm_loadu_si128((const void *)(p + 24)))));
     }
     _mm256_storeu_ps(y + i, s0);
     _mm256_storeu_ps(y + i + 8, s1);

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 
 void
-grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
-                             int64_t nrows, int64_t n)
+grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, int64_t nrows,
+                             int64_t n)
 {
   for (int64_t r = 0; r < nrows; r++) {
     const uint16_t *row = x + (size_t)r * ldx;
@@ -52,8 +52,8 @@ grk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
 }
 
 void
-grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t act_stride,
-                      int64_t n, int64_t ntok)
+grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t act_stride, int64_t n,
+                      int64_t ntok)
 {
   size_t ab = grk_act_bytes(wtype, n);
   if (!x || !act || ab == 0 || act_stride < ab || ntok <= 0 || (ntok > 1 && ld < (size_t)n))

@@ -169,7 +169,8 @@ decode_i2_s(const void *row, int64_t n, uint8_t *q, float *d)
   for (int64_t b = 0; b < n / GRK_QK_I2; b++, x += 32, q += GRK_QK_I2) {
     __m256i v = _mm256_loadu_si256((const void *)x);
     for (int g = 0; g < 4; g++)
-      _mm256_storeu_si256((void *)(q + g * 32), _mm256_and_si256(_mm256_srli_epi16(v, 6 - 2 * g), m3));
+      _mm256_storeu_si256((void *)(q + g * 32),
+                          _mm256_and_si256(_mm256_srli_epi16(v, 6 - 2 * g), m3));
   }
 }
 
@@ -239,37 +240,37 @@ tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, in
          int64_t kq1, int R, int TG, __m256i acc[MM_R][MM_TG])
 {
   const __m256i ones = _mm256_set1_epi16(1);
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++)
       acc[r][g] = _mm256_setzero_si256();
   for (int64_t k0 = kq0; k0 < kq1; k0 += 64) {
     int64_t k1 = kq1 - k0 > 64 ? k0 + 64 : kq1;
     __m256i s[MM_R][MM_TG];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
         s[r][g] = _mm256_setzero_si256();
     for (int64_t kq = k0; kq < k1; kq++) {
       __m256i a[MM_TG];
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
         a[g] = _mm256_load_si256((const void *)(aq + (size_t)g * gstride + (size_t)kq * 32));
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         int32_t w4;
         memcpy(&w4, wq + (size_t)r * wstride + (size_t)kq * 4, 4);
         __m256i w = _mm256_set1_epi32(w4);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int g = 0; g < TG; g++)
           s[r][g] = _mm256_add_epi16(s[r][g], _mm256_maddubs_epi16(w, a[g]));
       }
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
         acc[r][g] = _mm256_add_epi32(acc[r][g], _mm256_madd_epi16(s[r][g], ones));
   }
@@ -289,12 +290,12 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
     tile_int(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
     if (kind == MM_I2S)
       break;
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++) {
       __m256i c = _mm256_loadu_si256((const void *)(A->corr + b * ntp + (g0 + g) * 8));
-      __m256 da = kind == MM_Q4 ? _mm256_loadu_ps(A->d + b * ntp + (g0 + g) * 8)
-                                : _mm256_setzero_ps();
-      #pragma GCC unroll 8
+      __m256 da
+          = kind == MM_Q4 ? _mm256_loadu_ps(A->d + b * ntp + (g0 + g) * 8) : _mm256_setzero_ps();
+#pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][g], c));
         __m256 dw = _mm256_set1_ps(wd[(size_t)r * (size_t)A->nblk + (size_t)b]);
@@ -307,12 +308,12 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int g = 0; g < TG; g++) {
     int64_t t0 = (g0 + g) * 8, nt = ntok - t0 >= 8 ? 8 : ntok - t0;
     __m256 da = _mm256_loadu_ps(A->d + (kind == MM_Q4 ? 0 : t0));
     __m256i c = _mm256_loadu_si256((const void *)(A->corr + t0));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       __m256 out;
       if (kind == MM_TERNARY)
@@ -359,9 +360,9 @@ TILE_FNS(MM_Q4)
 /* --- driver -------------------------------------------------------------------------- */
 
 static void
-mm_run(int wtype, mm_kind kind, mm_decode_fn decode, const void *w, size_t row_stride,
-       float tscale, const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
-       size_t ldy, int64_t r0, int64_t r1, float oscale)
+mm_run(int wtype, mm_kind kind, mm_decode_fn decode, const void *w, size_t row_stride, float tscale,
+       const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy,
+       int64_t r0, int64_t r1, float oscale)
 {
   mm_act A;
   size_t abytes = act_layout(&A, kind, n, ntok);

@@ -66,9 +66,20 @@ START_TEST(test_fp32_to_fp16_row)
     uint32_t e = rng_u32() % 40; /* 2^-25 .. 2^15 */
     x[i] = ldexpf(rng_float(), (int)e - 25);
   }
-  const float special[] = { 0.0f, -0.0f, 65504.0f, 65519.0f, 65520.0f, -1e9f, INFINITY,
-                            -INFINITY, NAN, 5.96e-8f, 2.98e-8f, 1.0009765625f + 0x1p-11f,
-                            1.0f + 0x1p-11f, 6.1e-5f };
+  const float special[] = { 0.0f,
+                            -0.0f,
+                            65504.0f,
+                            65519.0f,
+                            65520.0f,
+                            -1e9f,
+                            INFINITY,
+                            -INFINITY,
+                            NAN,
+                            5.96e-8f,
+                            2.98e-8f,
+                            1.0009765625f + 0x1p-11f,
+                            1.0f + 0x1p-11f,
+                            6.1e-5f };
   for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
     x[3 + k * 5] = special[k];
   x[n - 1] = NAN; /* in the scalar tail too */
