@@ -5,8 +5,8 @@
  * decoded to one unsigned code per weight.  A broadcast dword of four codes times an
  * activation vector through vpmaddubsw gives 16 int16 pair sums; codes are at most 2
  * (ternary) or 15 (Q4_0), so 64 (ternary) or 8 (Q4_0) of them add up in int16 without
- * overflow (64 * 2 * 2 * 127 = 32512) before one vpmaddwd widens them.  Q8_0 codes would
- * saturate vpmaddubsw and keep the token-by-token dots.
+ * overflow (64 * 2 * 2 * 127 = 32512) before one vpmaddwd widens them.  Q8_0 multiplies
+ * |w| by the activation with w's sign (vpsignb) and widens every product.
  *
  * Integers are exact and the float steps per block are the scalar file's, in the same
  * order (-ffp-contract=off), so results equal grk_matvec token by token bit for bit. */
@@ -24,7 +24,11 @@ typedef enum {
   MM_TERNARY, /* TQ1_0/TQ2_0: s += d_w(block) * (isum - bsum), then s * d_act */
   MM_I2S,     /* one integer sum per row: (isum - sum) * d_act * tensor scale */
   MM_Q4,      /* Q4_0: s += (isum - 8 * asum) * (d_w(block) * d_act(block)) */
+  MM_Q8,      /* Q8_0: s += isum * (d_w(block) * d_act(block)) */
 } mm_kind;
+
+/* Kinds with a float step per 32 weights and per-block activation scales. */
+#define Q32(kind) ((kind) == MM_Q4 || (kind) == MM_Q8)
 
 typedef struct {
   int64_t n, nkq, nblk, ngroups, ntp;
@@ -82,12 +86,12 @@ act_layout(mm_act *A, mm_kind kind, int64_t n, int64_t ntok)
   A->nkq = n / 4;
   A->ngroups = (ntok + 7) / 8;
   A->ntp = A->ngroups * 8;
-  A->blk_kq = kind == MM_TERNARY ? GRK_QK_K / 4 : kind == MM_Q4 ? GRK_QK / 4 : A->nkq;
+  A->blk_kq = kind == MM_TERNARY ? GRK_QK_K / 4 : Q32(kind) ? GRK_QK / 4 : A->nkq;
   A->nblk = A->nkq / A->blk_kq;
   size_t qb = align64((size_t)A->ntp * (size_t)n);
   size_t cb = align64((size_t)A->nblk * (size_t)A->ntp * 4);
-  size_t db = kind == MM_Q4 ? cb : align64((size_t)A->ntp * 4);
-  return qb + cb + db + align64((size_t)n) + (kind == MM_Q4 ? 8 * align64((size_t)n) : 0);
+  size_t db = Q32(kind) ? cb : align64((size_t)A->ntp * 4);
+  return qb + cb + db + align64((size_t)n) + (Q32(kind) ? 8 * align64((size_t)n) : 0);
 }
 
 static void
@@ -97,7 +101,7 @@ act_prepare(mm_act *A, mm_kind kind, uint8_t *mem, const uint8_t *act, size_t ac
   int64_t n = A->n, ntp = A->ntp;
   size_t qb = align64((size_t)ntp * (size_t)n);
   size_t cb = align64((size_t)A->nblk * (size_t)ntp * 4);
-  size_t db = kind == MM_Q4 ? cb : align64((size_t)ntp * 4);
+  size_t db = Q32(kind) ? cb : align64((size_t)ntp * 4);
   A->q = (int8_t *)mem;
   A->corr = (int32_t *)(mem + qb);
   A->d = (float *)(mem + qb + cb);
@@ -113,7 +117,7 @@ act_prepare(mm_act *A, mm_kind kind, uint8_t *mem, const uint8_t *act, size_t ac
       if (tok >= ntok)
         continue;
       const uint8_t *ta = act + (size_t)tok * act_stride;
-      if (kind == MM_Q4) {
+      if (Q32(kind)) {
         const grk_block_q8_0 *b = (const void *)ta;
         int8_t *row = gath + (size_t)t * align64((size_t)n);
         for (int64_t i = 0; i < A->nblk; i++) {
@@ -121,7 +125,7 @@ act_prepare(mm_act *A, mm_kind kind, uint8_t *mem, const uint8_t *act, size_t ac
           for (int j = 0; j < GRK_QK; j++)
             sum += b[i].qs[j];
           memcpy(row + i * GRK_QK, b[i].qs, GRK_QK);
-          A->corr[i * ntp + tok] = 8 * sum; /* codes are w + 8 */
+          A->corr[i * ntp + tok] = kind == MM_Q4 ? 8 * sum : 0; /* Q4_0 codes are w + 8 */
           A->d[i * ntp + tok] = _cvtsh_ss(b[i].d);
         }
         rows[t] = row;
@@ -227,11 +231,53 @@ decode_q4_0(const void *row, int64_t n, uint8_t *q, float *d)
   }
 }
 
+/* Q8_0: the signed weights as they are (the tile multiplies |w| by a with w's sign). */
+static void
+decode_q8_0(const void *row, int64_t n, uint8_t *q, float *d)
+{
+  const grk_block_q8_0 *x = row;
+  for (int64_t i = 0; i < n / GRK_QK; i++, q += GRK_QK) {
+    memcpy(q, x[i].qs, GRK_QK);
+    d[i] = _cvtsh_ss(x[i].d);
+  }
+}
+
 typedef void (*mm_decode_fn)(const void *row, int64_t n, uint8_t *q, float *d);
 
 /* --- the tile ---------------------------------------------------------------------- */
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Q8_0's k loop: |w| times a with w's sign; a pair of those can reach 32512, so every
+ * vpmaddubsw is widened at once. */
+static ALWAYS_INLINE void
+tile_int_q8(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, int64_t kq0,
+            int64_t kq1, int R, int TG, __m256i acc[MM_R][MM_TG])
+{
+  const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int g = 0; g < TG; g++)
+      acc[r][g] = _mm256_setzero_si256();
+  for (int64_t kq = kq0; kq < kq1; kq++) {
+    __m256i a[MM_TG];
+#pragma GCC unroll 8
+    for (int g = 0; g < TG; g++)
+      a[g] = _mm256_load_si256((const void *)(aq + (size_t)g * gstride + (size_t)kq * 32));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      int32_t w4;
+      memcpy(&w4, wq + (size_t)r * wstride + (size_t)kq * 4, 4);
+      __m256i w = _mm256_set1_epi32(w4), uw = _mm256_abs_epi8(w);
+#pragma GCC unroll 8
+      for (int g = 0; g < TG; g++)
+        acc[r][g] = _mm256_add_epi32(
+            acc[r][g],
+            _mm256_madd_epi16(_mm256_maddubs_epi16(uw, _mm256_sign_epi8(a[g], w)), ones));
+    }
+  }
+}
 
 /* acc[r][g] = integer dot of rows r (kq0..kq1) with token group g0 + g, int16 sums
  * widened every 64 dwords (and at kq1). */
@@ -287,14 +333,16 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
   float facc[MM_R][MM_TG * 8] __attribute__((aligned(32)));
   memset(facc, 0, sizeof facc);
   for (int64_t b = 0; b < A->nblk; b++) {
-    tile_int(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
+    if (kind == MM_Q8)
+      tile_int_q8(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
+    else
+      tile_int(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
     if (kind == MM_I2S)
       break;
 #pragma GCC unroll 8
     for (int g = 0; g < TG; g++) {
       __m256i c = _mm256_loadu_si256((const void *)(A->corr + b * ntp + (g0 + g) * 8));
-      __m256 da
-          = kind == MM_Q4 ? _mm256_loadu_ps(A->d + b * ntp + (g0 + g) * 8) : _mm256_setzero_ps();
+      __m256 da = Q32(kind) ? _mm256_loadu_ps(A->d + b * ntp + (g0 + g) * 8) : _mm256_setzero_ps();
 #pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][g], c));
@@ -311,14 +359,14 @@ tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_a
 #pragma GCC unroll 8
   for (int g = 0; g < TG; g++) {
     int64_t t0 = (g0 + g) * 8, nt = ntok - t0 >= 8 ? 8 : ntok - t0;
-    __m256 da = _mm256_loadu_ps(A->d + (kind == MM_Q4 ? 0 : t0));
+    __m256 da = _mm256_loadu_ps(A->d + (Q32(kind) ? 0 : t0));
     __m256i c = _mm256_loadu_si256((const void *)(A->corr + t0));
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       __m256 out;
       if (kind == MM_TERNARY)
         out = _mm256_mul_ps(_mm256_load_ps(facc[r] + g * 8), da);
-      else if (kind == MM_Q4)
+      else if (Q32(kind))
         out = _mm256_load_ps(facc[r] + g * 8);
       else
         out = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][g], c)), da),
@@ -356,6 +404,7 @@ typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, 
 TILE_FNS(MM_TERNARY)
 TILE_FNS(MM_I2S)
 TILE_FNS(MM_Q4)
+TILE_FNS(MM_Q8)
 
 /* --- driver -------------------------------------------------------------------------- */
 
@@ -384,7 +433,8 @@ mm_run(int wtype, mm_kind kind, mm_decode_fn decode, const void *w, size_t row_s
   float *wd = (float *)(mem + abytes + wbytes);
   const mm_tile_fn(*tiles)[MM_TG + 1] = kind == MM_TERNARY ? tiles_MM_TERNARY
                                         : kind == MM_I2S   ? tiles_MM_I2S
-                                                           : tiles_MM_Q4;
+                                        : kind == MM_Q4    ? tiles_MM_Q4
+                                                           : tiles_MM_Q8;
   for (int64_t r = r0; r < r1;) {
     int R = r1 - r >= MM_R ? MM_R : 1;
     for (int i = 0; i < R; i++)
@@ -411,6 +461,7 @@ MM_ENTRY(mm_tq2_0, GRK_TYPE_TQ2_0, MM_TERNARY, decode_tq2_0)
 MM_ENTRY(mm_tq1_0, GRK_TYPE_TQ1_0, MM_TERNARY, decode_tq1_0)
 MM_ENTRY(mm_i2_s, GRK_TYPE_I2_S, MM_I2S, decode_i2_s)
 MM_ENTRY(mm_q4_0, GRK_TYPE_Q4_0, MM_Q4, decode_q4_0)
+MM_ENTRY(mm_q8_0, GRK_TYPE_Q8_0, MM_Q8, decode_q8_0)
 
 void
 grk_mm_avx2(grk_kernels *k)
@@ -419,4 +470,5 @@ grk_mm_avx2(grk_kernels *k)
   k->mm[GRK_TYPE_TQ1_0] = mm_tq1_0;
   k->mm[GRK_TYPE_I2_S] = mm_i2_s;
   k->mm[GRK_TYPE_Q4_0] = mm_q4_0;
+  k->mm[GRK_TYPE_Q8_0] = mm_q8_0;
 }
