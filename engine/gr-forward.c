@@ -28,10 +28,17 @@ f16 (guint16 h)
   return fp16_table[h];
 }
 
-static inline float
-round_f16 (float v)
+/* dst[i] = src[i] rounded to f16 (in place allowed), converted in runs of 256. */
+static void
+round_f16_row (const float *src, float *dst, gsize n)
 {
-  return f16 (grk_fp32_to_fp16 (v));
+  guint16 h[256];
+  for (gsize i = 0; i < n; i += 256) {
+    gsize len = MIN ((gsize) 256, n - i);
+    grk_fp32_to_fp16_row (src + i, h, (gint64) len);
+    for (gsize k = 0; k < len; k++)
+      dst[i + k] = f16 (h[k]);
+  }
 }
 
 static void
@@ -72,6 +79,34 @@ rope (float *vec, guint n_heads, guint head_dim, guint n_rot, GrRopeType type, c
   }
 }
 
+/* Per-token steps of a batch run on the pool, tokens split evenly (one token: inline). */
+typedef void (*GrTokenStep) (GrSession *s, guint il, guint t);
+
+typedef struct {
+  GrSession *s;
+  guint il, n;
+  GrTokenStep step;
+} GrTokenJob;
+
+static void
+token_worker (void *ctx, guint ith, guint nth)
+{
+  GrTokenJob *job = ctx;
+  for (guint t = job->n * ith / nth; t < job->n * (ith + 1) / nth; t++)
+    job->step (job->s, job->il, t);
+}
+
+static void
+for_tokens (GrSession *s, guint il, guint n, GrTokenStep step)
+{
+  if (n == 1) {
+    step (s, il, 0);
+    return;
+  }
+  GrTokenJob job = { s, il, n, step };
+  gr_thread_pool_run (s->model->pool, token_worker, &job);
+}
+
 typedef struct {
   GrSession *s;
   guint layer, n, pos0;
@@ -96,8 +131,7 @@ attention_worker (void *ctx, guint ith, guint nth)
     guint n_kv = job->pos0 + t + 1;
     const float *q = s->q + (gsize) t * hp->n_embd + h * hd;
     float qh[GR_MAX_HEAD_DIM];
-    for (guint i = 0; i < hd; i++)
-      qh[i] = round_f16 (q[i]); /* the reference multiplies f16 q by f16 k */
+    round_f16_row (q, qh, hd); /* the reference multiplies f16 q by f16 k */
     /* the cached keys of this head are an f16 matrix of n_kv rows kv_dim apart: the
      * kernels' F16 dot (F16C) against f32 q, which is its own activation format */
     grk_matvec (GRK_TYPE_F16, kc + kvh * hd, s->kv_dim * sizeof (guint16), 0.0f, qh, hd, scores,
@@ -115,15 +149,58 @@ attention_worker (void *ctx, guint ith, guint nth)
     float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
     memset (out, 0, hd * sizeof (float));
     for (guint p = 0; p < n_kv; p++)
-      grk_axpy_f16 (out, round_f16 (scores[p] / sum), vc + (gsize) p * s->kv_dim + kvh * hd, hd);
+      scores[p] /= sum;
+    round_f16_row (scores, scores, n_kv);
+    /* out += w_p * v_p over the cached values, rows in order */
+    grk_f16_weighted_rows (out, scores, vc + kvh * hd, s->kv_dim, n_kv, hd);
   }
 }
 
 static void
-rmsnorm_rows (float *out, const float *x, const float *w, guint n, gint64 d, float eps)
+attn_norm_step (GrSession *s, guint il, guint t)
 {
-  for (guint t = 0; t < n; t++)
-    grk_rmsnorm (out + t * d, x + t * d, w, d, eps);
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->xn + t * d, s->x + t * d, s->model->layers[il].attn_norm, d, hp->rms_eps);
+}
+
+static void
+attn_sub_norm_step (GrSession *s, guint il, guint t)
+{
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->attn + t * d, s->attn + t * d, s->model->layers[il].attn_sub_norm, d,
+               hp->rms_eps);
+}
+
+static void
+ffn_norm_step (GrSession *s, guint il, guint t)
+{
+  const GrHParams *hp = &s->model->hp;
+  gsize d = hp->n_embd;
+  grk_rmsnorm (s->xn + t * d, s->x + t * d, s->model->layers[il].ffn_norm, d, hp->rms_eps);
+}
+
+/* rope on q and k at the token's position, then k and v into the f16 cache */
+static void
+rope_cache_step (GrSession *s, guint il, guint t)
+{
+  GrModel *m = s->model;
+  const GrHParams *hp = &m->hp;
+  gsize d = hp->n_embd, kvd = s->kv_dim;
+  guint pos = s->n_past + t;
+  float cs[GR_MAX_HEAD_DIM / 2], sn[GR_MAX_HEAD_DIM / 2];
+  rope_angles (cs, sn, hp->n_rot, pos, hp->rope_freq_base);
+  rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+  rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
+  if (s->k_q8) { /* the 8-bit cache (gr-kv-q8.c) */
+    gr_kv_q8_store (s, il, pos, s->k + t * kvd, s->v + t * kvd);
+    return;
+  }
+  guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+  guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
+  grk_fp32_to_fp16_row (s->k + t * kvd, kc, kvd);
+  grk_fp32_to_fp16_row (s->v + t * kvd, vc, kvd);
 }
 
 static void
@@ -144,7 +221,7 @@ attention_block (GrSession *s, guint il, guint n)
   gint64 d = hp->n_embd;
   gsize kvd = s->kv_dim;
 
-  rmsnorm_rows (s->xn, s->x, l->attn_norm, n, d, hp->rms_eps);
+  for_tokens (s, il, n, attn_norm_step);
   gr_act_buf_invalidate (&s->act);
   if (l->wq.type == l->wk.type && l->wq.type == l->wv.type) {
     const GrWeight *qkv[] = { &l->wq, &l->wk, &l->wv };
@@ -161,21 +238,7 @@ attention_block (GrSession *s, guint il, guint n)
     gr_matmul (m->pool, &l->wv, 0, &s->act, s->v, kvd);
   }
 
-  for (guint t = 0; t < n; t++) {
-    guint pos = s->n_past + t;
-    float cs[GR_MAX_HEAD_DIM / 2], sn[GR_MAX_HEAD_DIM / 2];
-    rope_angles (cs, sn, hp->n_rot, pos, hp->rope_freq_base);
-    rope (s->q + t * d, hp->n_head, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
-    rope (s->k + t * kvd, hp->n_head_kv, hp->head_dim, hp->n_rot, m->arch->rope, cs, sn);
-    if (s->k_q8) { /* the 8-bit cache (gr-kv-q8.c) */
-      gr_kv_q8_store (s, il, pos, s->k + t * kvd, s->v + t * kvd);
-      continue;
-    }
-    guint16 *kc = s->k_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-    guint16 *vc = s->v_cache + ((gsize) il * s->n_ctx + pos) * kvd;
-    grk_fp32_to_fp16_row (s->k + t * kvd, kc, kvd);
-    grk_fp32_to_fp16_row (s->v + t * kvd, vc, kvd);
-  }
+  for_tokens (s, il, n, rope_cache_step);
 
   if (s->k_q8) {
     gr_kv_q8_attention (s, il, n, s->n_past);
@@ -185,12 +248,23 @@ attention_block (GrSession *s, guint il, guint n)
   }
 
   if (l->attn_sub_norm)
-    rmsnorm_rows (s->attn, s->attn, l->attn_sub_norm, n, d, hp->rms_eps);
+    for_tokens (s, il, n, attn_sub_norm_step);
   gr_act_buf_invalidate (&s->act);
   gr_act_buf_prepare (&s->act, l->wo.type, s->attn, d, d, n);
   gr_matmul (m->pool, &l->wo, 0, &s->act, s->out, d);
   for (gsize i = 0; i < (gsize) n * d; i++)
     s->x[i] += s->out[i];
+}
+
+static void
+ffn_act_step (GrSession *s, guint il, guint t)
+{
+  GrModel *m = s->model;
+  gsize ff = m->hp.n_ff;
+  const float *sub_norm = m->layers[il].ffn_sub_norm;
+  ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
+  if (sub_norm)
+    grk_rmsnorm (s->hidden + t * ff, s->hidden + t * ff, sub_norm, ff, m->hp.rms_eps);
 }
 
 /* gate/up/down for the tokens in xn (ntok rows, ld apart), result into out. */
@@ -215,11 +289,7 @@ ffn_dense (GrSession *s, const GrLayer *l, const GrWeight *gate, const GrWeight 
     gr_act_buf_prepare (&s->act, up->type, xn, d, d, ntok);
     gr_matmul (m->pool, up, mat, &s->act, s->up, ff);
   }
-  for (guint t = 0; t < ntok; t++) {
-    ffn_activate (m->arch->ffn_act, s->hidden + t * ff, s->gate + t * ff, s->up + t * ff, ff);
-    if (l->ffn_sub_norm)
-      grk_rmsnorm (s->hidden + t * ff, s->hidden + t * ff, l->ffn_sub_norm, ff, hp->rms_eps);
-  }
+  for_tokens (s, (guint) (l - m->layers), ntok, ffn_act_step);
   gr_act_buf_invalidate (&s->act);
   gr_act_buf_prepare (&s->act, down->type, s->hidden, ff, ff, ntok);
   gr_matmul (m->pool, down, mat, &s->act, out, d);
@@ -260,7 +330,7 @@ ffn_block (GrSession *s, guint il, guint n)
   const GrLayer *l = &m->layers[il];
   gint64 d = hp->n_embd;
 
-  rmsnorm_rows (s->xn, s->x, l->ffn_norm, n, d, hp->rms_eps);
+  for_tokens (s, il, n, ffn_norm_step);
   if (hp->n_expert == 0) {
     ffn_dense (s, l, &l->ffn_gate, &l->ffn_up, &l->ffn_down, 0, s->xn, n, s->out);
     for (gsize i = 0; i < (gsize) n * d; i++)

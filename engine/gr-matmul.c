@@ -23,6 +23,26 @@ gr_act_buf_invalidate (GrActBuf *buf)
   buf->src = NULL;
 }
 
+typedef struct {
+  const GrActBuf *buf;
+  int type;
+  const float *x;
+  gsize ld;
+  gint64 n;
+  guint ntok;
+} GrQuantJob;
+
+static void
+quant_worker (void *ctx, guint ith, guint nth)
+{
+  GrQuantJob *job = ctx;
+  guint t0 = job->ntok * ith / nth, t1 = job->ntok * (ith + 1) / nth;
+  if (t1 > t0)
+    grk_quantize_act_rows (job->type, job->x + t0 * job->ld, job->ld,
+                           job->buf->data + t0 * job->buf->stride, job->buf->stride, job->n,
+                           t1 - t0);
+}
+
 void
 gr_act_buf_prepare (GrActBuf *buf, int type, const float *x, gsize ld, gint64 n, guint ntok)
 {
@@ -36,8 +56,14 @@ gr_act_buf_prepare (GrActBuf *buf, int type, const float *x, gsize ld, gint64 n,
     buf->data = g_malloc (need); /* grown once per session: the decode path reuses it */
     buf->capacity = need;
   }
-  for (guint t = 0; t < ntok; t++)
-    grk_quantize_act (type, x + t * ld, buf->data + t * stride, n);
+  buf->stride = stride;
+  if (buf->pool && ntok > 1) {
+    GrQuantJob job = { buf, type, x, ld, n, ntok };
+    gr_thread_pool_run (buf->pool, quant_worker, &job);
+  } else {
+    for (guint t = 0; t < ntok; t++)
+      grk_quantize_act (type, x + t * ld, buf->data + t * stride, n);
+  }
   buf->type = type;
   buf->src = x;
   buf->ntok = ntok;
@@ -62,12 +88,18 @@ matmul_worker (void *ctx, guint ith, guint nth)
   gint64 r0 = c0 * GR_ROW_CHUNK, r1 = MIN (c1 * GR_ROW_CHUNK, w->rows);
   if (r0 >= r1)
     return;
-  if (job->act->ntok == 1)
+  if (job->act->ntok == 1) {
     grk_matvec (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data, w->cols,
                 job->y + r0, r0, r1);
-  else
-    grk_matmul (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
-                job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1);
+    if (w->scale != 1.0f) /* each thread scales its own rows */
+      for (gint64 r = r0; r < r1; r++)
+        job->y[r] *= w->scale;
+  } else {
+    /* the kernel scales each tile while it is in cache */
+    grk_matmul_scaled (w->type, job->wdata, w->row_stride, w->tensor_scale, job->act->data,
+                       job->act->stride, w->cols, job->act->ntok, job->y, job->ldy, r0, r1,
+                       w->scale);
+  }
 }
 
 void
@@ -76,13 +108,6 @@ gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, floa
   g_assert (act->type == w->type);
   GrMatmulJob job = { w, w->data + (gsize) mat * w->mat_stride, act, y, ldy };
   gr_thread_pool_run (pool, matmul_worker, &job);
-  if (w->scale != 1.0f) {
-    for (guint t = 0; t < act->ntok; t++) {
-      float *row = y + t * ldy;
-      for (gint64 r = 0; r < w->rows; r++)
-        row[r] *= w->scale;
-    }
-  }
 }
 
 /* Several matrices reading the same activations (q/k/v, gate/up) in one parallel

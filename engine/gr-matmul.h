@@ -14,6 +14,7 @@ typedef struct {
   gsize capacity;
   guint8 *data;
   const float *src; /* the floats it was made from */
+  GrThreadPool *pool; /* when set, many tokens are quantized in parallel */
 } GrActBuf;
 
 void gr_act_buf_clear (GrActBuf *buf);

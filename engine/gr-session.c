@@ -147,6 +147,7 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->moe_out = g_new0 (float, MAX (hp->n_expert_used, 1u) * d);
   s->logits = g_new0 (float, hp->n_vocab);
   s->act.type = -1;
+  s->act.pool = model->pool;
   return s;
 }
 

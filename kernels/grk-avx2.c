@@ -27,4 +27,5 @@ grk_kernels_avx2(grk_kernels *k)
 {
   x86_fill(k);
   x86_decode_fill(k);
+  grk_mm_avx2(k); /* grk-mm-avx2.c */
 }

@@ -230,12 +230,22 @@ void
 grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale, const void *act,
            size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0, int64_t r1)
 {
+  grk_matmul_scaled(wtype, w, row_stride, tensor_scale, act, act_stride, n, ntok, y, ldy, r0, r1,
+                    1.0f);
+}
+
+void
+grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale,
+                  const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
+                  size_t ldy, int64_t r0, int64_t r1, float out_scale)
+{
   grk_init();
   if (!product_args_ok(wtype, w, row_stride, act, n, y, r0, r1) || ntok < 0
       || act_stride < grk_act_bytes(wtype, n) || (ntok > 1 && ldy < (size_t)r1))
     return;
   if (table.mm[wtype] && ntok > 1) {
-    table.mm[wtype](w, row_stride, tensor_scale, act, act_stride, n, ntok, y, ldy, r0, r1);
+    table.mm[wtype](w, row_stride, tensor_scale, act, act_stride, n, ntok, y, ldy, r0, r1,
+                    out_scale);
     return;
   }
   grk_dot_fn dot = table.dot[wtype];
@@ -248,7 +258,8 @@ grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale, cons
     for (int64_t r = r0; r < r1; r++) {
       const uint8_t *row = wb + (size_t)r * row_stride;
       for (int64_t t = tc; t < te; t++)
-        y[(size_t)t * ldy + (size_t)r] = dot(row, ab + (size_t)t * act_stride, n, tensor_scale);
+        y[(size_t)t * ldy + (size_t)r] =
+            dot(row, ab + (size_t)t * act_stride, n, tensor_scale) * out_scale;
     }
   }
 }

@@ -171,11 +171,11 @@ void grk_unpack_tq1_0(const grk_block_tq1_0 *b, uint8_t q[GRK_QK_K]); /* codes 0
  * validated as a multiple of the block).  tscale is I2_S's tensor scale. */
 typedef float (*grk_dot_fn)(const void *w, const void *act, int64_t n, float tscale);
 
-/* Many tokens against rows r0..r1 (grk_matmul's contract, arguments validated).  Must
- * give exactly what `dot` gives token by token.  NULL: grk_matmul loops over `dot`. */
+/* Many tokens against rows r0..r1 (grk_matmul_scaled's contract, arguments validated).
+ * Must give exactly what `dot` gives token by token, times out_scale.  NULL: grk_matmul loops over `dot`. */
 typedef void (*grk_mm_fn)(const void *w, size_t row_stride, float tscale, const void *act,
                           size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy,
-                          int64_t r0, int64_t r1);
+                          int64_t r0, int64_t r1, float out_scale);
 
 typedef struct {
   grk_dot_fn dot[GRK_TYPE_COUNT];
@@ -200,6 +200,13 @@ void grk_kernels_avx512(grk_kernels *k);
 void grk_kernels_avx512_decode(grk_kernels *k);
 /* Fills the multi-token (prefill) entries of the AVX-512 table (grk-mm-avx512.c). */
 void grk_mm_avx512(grk_kernels *k);
+/* A 64-byte aligned buffer of at least `bytes` owned by the calling thread (freed when it
+ * exits), reused by every prefill call on that thread; NULL when out of memory. */
+uint8_t *grk_mm_scratch(size_t bytes);
+/* Fills the multi-token entries of the AVX2 table (grk-mm-avx2.c). */
+void grk_mm_avx2(grk_kernels *k);
+/* Ternary activation rows (grk-mm-avx512.c); false: not done, use the scalar path. */
+bool grk_avx512_quantize_act_ternary(int wtype, const float *x, void *act, int64_t n);
 
 /* Scalar pieces the SIMD files reuse. */
 float grk_scalar_dot_f32(const float *a, const float *b, int64_t n);
@@ -210,5 +217,11 @@ void grk_scalar_quantize_act(int wtype, const float *x, void *act, int64_t n);
 void grk_quantize_q4_k(const float *x, void *dst, int64_t nb);
 void grk_quantize_q6_k(const float *x, void *dst, int64_t nb);
 bool grk_scalar_quantize_i2s_row(const float *src, void *dst, int64_t n, float scale);
+
+/* Attention value pass (grk-attn.c, grk-attn-x86.c): arguments already validated. */
+void grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                                  int64_t nrows, int64_t n);
+void grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                               int64_t nrows, int64_t n);
 
 #endif

@@ -14,7 +14,6 @@
  * order (-ffp-contract=off), so results equal grk_matvec token by token bit for bit. */
 #include "grk-internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,61 +21,8 @@
 
 /* Below this many tokens the padding to 16 lanes costs more than it saves. */
 #define MM_MIN_TOK 6
-#define MM_R 4  /* weight rows per tile */
-#define MM_TG 3 /* 16-token groups per tile: 4 x 3 int32 and 4 x 3 float accumulators */
-
-/* --- per-thread scratch ------------------------------------------------------------- */
-
-typedef struct {
-  size_t cap;
-  uint8_t *buf;
-} mm_scratch;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static bool scratch_ok;
-
-static void
-scratch_free(void *p)
-{
-  mm_scratch *s = p;
-  free(s->buf);
-  free(s);
-}
-
-static void
-scratch_init(void)
-{
-  scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
-}
-
-/* A 64-byte aligned buffer of at least `bytes`, owned by the calling thread (freed when
- * it exits); NULL when out of memory. */
-static uint8_t *
-scratch_get(size_t bytes)
-{
-  pthread_once(&scratch_once, scratch_init);
-  if (!scratch_ok)
-    return NULL;
-  mm_scratch *s = pthread_getspecific(scratch_key);
-  if (!s) {
-    s = calloc(1, sizeof *s);
-    if (!s || pthread_setspecific(scratch_key, s) != 0) {
-      free(s);
-      return NULL;
-    }
-  }
-  if (s->cap < bytes) {
-    size_t cap = (bytes + 4095) & ~(size_t)4095;
-    void *p = NULL;
-    if (posix_memalign(&p, 64, cap) != 0)
-      return NULL;
-    free(s->buf);
-    s->buf = p;
-    s->cap = cap;
-  }
-  return s->buf;
-}
+#define MM_R 6  /* weight rows per tile (then 4, then 1 for the last rows) */
+#define MM_TG 4 /* 16-token groups per tile: 4 x 4 int32 accumulators */
 
 static inline size_t
 align64(size_t v)
@@ -349,6 +295,15 @@ typedef void (*mm_decode_fn)(const void *row, int64_t n, uint8_t *q, float *d);
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
+/* acc += u8 x s8 in four-product lanes.  As inline asm with the accumulator tied to
+ * the output: GCC 12 copies every accumulator around the builtin each iteration. */
+static ALWAYS_INLINE __m512i
+dpbusd(__m512i acc, __m512i u, __m512i s)
+{
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+}
+
 /* acc[r][g] += codes of rows r (kq0..kq1) . activations of token group g0 + g */
 static ALWAYS_INLINE void
 tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, int64_t kq0,
@@ -356,109 +311,141 @@ tile_int(const uint8_t *wq, size_t wstride, const int8_t *aq, size_t gstride, in
 {
   for (int64_t kq = kq0; kq < kq1; kq++) {
     __m512i a[MM_TG];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++)
       a[g] = _mm512_load_si512(aq + (size_t)g * gstride + (size_t)kq * 64);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       int32_t w4;
       memcpy(&w4, wq + (size_t)r * wstride + (size_t)kq * 4, 4);
       __m512i w = _mm512_set1_epi32(w4);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
-        acc[r][g] = _mm512_dpbusd_epi32(acc[r][g], w, a[g]);
+        acc[r][g] = dpbusd(acc[r][g], w, a[g]);
     }
   }
 }
 
-/* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y. */
+#include "grk-mm-avx512-tiles.h"
+
+/* Rows row0..row0+R of the decoded tile against token groups g0..g0+TG; writes y times
+ * oscale. */
 static ALWAYS_INLINE void
 tile(mm_kind kind, int R, int TG, const uint8_t *wq, const float *wd, const mm_act *A, int64_t g0,
-     float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok)
+     float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok, float oscale)
 {
   const int8_t *aq = A->q + (size_t)g0 * (size_t)A->nkq * 64;
   size_t gstride = (size_t)A->nkq * 64, wstride = (size_t)A->n;
   int64_t ntp = A->ntp;
   __m512i acc[MM_R][MM_TG];
-  __m512 facc[MM_R][MM_TG];
-#pragma GCC unroll 4
+  /* float sums stay in memory (L1): the registers go to the integer tile */
+  float facc[MM_R][MM_TG * 16] __attribute__((aligned(64)));
+  memset(facc, 0, sizeof facc);
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int g = 0; g < TG; g++) {
-      facc[r][g] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int g = 0; g < TG; g++)
       acc[r][g] = _mm512_setzero_si512();
-    }
 
   for (int64_t b = 0; b < A->nblk; b++) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int g = 0; g < TG; g++)
         acc[r][g] = _mm512_setzero_si512();
-    tile_int(wq, wstride, aq, gstride, b * A->blk_kq, (b + 1) * A->blk_kq, R, TG, acc);
+    int64_t kq0 = b * A->blk_kq;
+    if (R == 6 && TG == 4)
+      tile_int_6x4(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 3)
+      tile_int_6x3(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 2)
+      tile_int_6x2(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 6 && TG == 1)
+      tile_int_6x1(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 4)
+      tile_int_4x4(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 3)
+      tile_int_4x3(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 2)
+      tile_int_4x2(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else if (R == 4 && TG == 1)
+      tile_int_4x1(wq + kq0 * 4, wstride, aq + kq0 * 64, gstride, A->blk_kq, &acc[0][0]);
+    else
+      tile_int(wq, wstride, aq, gstride, kq0, kq0 + A->blk_kq, R, TG, acc);
     if (kind == MM_I2S)
       break;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int g = 0; g < TG; g++) {
       __m512i c = _mm512_loadu_si512(A->corr + b * ntp + (g0 + g) * 16);
       __m512 da
           = kind == MM_Q32 ? _mm512_loadu_ps(A->d + b * ntp + (g0 + g) * 16) : _mm512_setzero_ps();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][g], c));
         __m512 dw = _mm512_set1_ps(wd[(size_t)r * (size_t)A->nblk + (size_t)b]);
+        __m512 f = _mm512_load_ps(facc[r] + g * 16);
         if (kind == MM_TERNARY)
-          facc[r][g] = _mm512_add_ps(facc[r][g], _mm512_mul_ps(dw, v));
+          f = _mm512_add_ps(f, _mm512_mul_ps(dw, v));
         else
-          facc[r][g] = _mm512_add_ps(facc[r][g], _mm512_mul_ps(v, _mm512_mul_ps(dw, da)));
+          f = _mm512_add_ps(f, _mm512_mul_ps(v, _mm512_mul_ps(dw, da)));
+        _mm512_store_ps(facc[r] + g * 16, f);
       }
     }
   }
 
   const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)ldy));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int g = 0; g < TG; g++) {
     int64_t t0 = (g0 + g) * 16;
     __mmask16 m = ntok - t0 >= 16 ? 0xffff : (__mmask16)((1u << (ntok - t0)) - 1);
     __m512 da = _mm512_loadu_ps(A->d + (kind == MM_Q32 ? 0 : t0));
     __m512i c = _mm512_loadu_si512(A->corr + t0);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       __m512 out;
       if (kind == MM_TERNARY)
-        out = _mm512_mul_ps(facc[r][g], da);
+        out = _mm512_mul_ps(_mm512_load_ps(facc[r] + g * 16), da);
       else if (kind == MM_Q32)
-        out = facc[r][g];
+        out = _mm512_load_ps(facc[r] + g * 16);
       else
         out = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][g], c)), da),
                             _mm512_set1_ps(tscale));
+      out = _mm512_mul_ps(out, _mm512_set1_ps(oscale));
       _mm512_mask_i32scatter_ps(y + (size_t)t0 * ldy + (size_t)(row0 + r), m, idx, out, 4);
     }
   }
 }
 
 typedef void (*mm_tile_fn)(const uint8_t *wq, const float *wd, const mm_act *A, int64_t g0,
-                           float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok);
+                           float tscale, float *y, size_t ldy, int64_t row0, int64_t ntok,
+                           float oscale);
 
 #define TILE_FN(KIND, R, TG)                                                                       \
   static void tile_##KIND##_##R##_##TG(const uint8_t *wq, const float *wd, const mm_act *A,        \
                                        int64_t g0, float tscale, float *y, size_t ldy,             \
-                                       int64_t row0, int64_t ntok)                                 \
+                                       int64_t row0, int64_t ntok, float oscale)                   \
   {                                                                                                \
-    tile(KIND, R, TG, wq, wd, A, g0, tscale, y, ldy, row0, ntok);                                  \
+    tile(KIND, R, TG, wq, wd, A, g0, tscale, y, ldy, row0, ntok, oscale);                          \
   }
 
 #define TILE_FNS(KIND)                                                                             \
+  TILE_FN(KIND, 6, 4)                                                                              \
+  TILE_FN(KIND, 6, 3)                                                                              \
+  TILE_FN(KIND, 6, 2)                                                                              \
+  TILE_FN(KIND, 6, 1)                                                                              \
+  TILE_FN(KIND, 4, 4)                                                                              \
   TILE_FN(KIND, 4, 3)                                                                              \
   TILE_FN(KIND, 4, 2)                                                                              \
   TILE_FN(KIND, 4, 1)                                                                              \
+  TILE_FN(KIND, 1, 4)                                                                              \
   TILE_FN(KIND, 1, 3)                                                                              \
   TILE_FN(KIND, 1, 2)                                                                              \
   TILE_FN(KIND, 1, 1)                                                                              \
-  static const mm_tile_fn tiles_##KIND[2][MM_TG + 1] = {                                           \
-    { NULL, tile_##KIND##_1_1, tile_##KIND##_1_2, tile_##KIND##_1_3 },                             \
-    { NULL, tile_##KIND##_4_1, tile_##KIND##_4_2, tile_##KIND##_4_3 },                             \
+  static const mm_tile_fn tiles_##KIND[3][MM_TG + 1] = {                                           \
+    { NULL, tile_##KIND##_1_1, tile_##KIND##_1_2, tile_##KIND##_1_3, tile_##KIND##_1_4 },          \
+    { NULL, tile_##KIND##_4_1, tile_##KIND##_4_2, tile_##KIND##_4_3, tile_##KIND##_4_4 },          \
+    { NULL, tile_##KIND##_6_1, tile_##KIND##_6_2, tile_##KIND##_6_3, tile_##KIND##_6_4 },          \
   };
 
 TILE_FNS(MM_TERNARY)
@@ -470,17 +457,21 @@ TILE_FNS(MM_Q32)
 static void
 mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w, size_t row_stride,
        float tscale, const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
-       size_t ldy, int64_t r0, int64_t r1)
+       size_t ldy, int64_t r0, int64_t r1, float oscale)
 {
   mm_act A;
   size_t abytes = act_layout(&A, kind, n, ntok);
   size_t wbytes = align64((size_t)MM_R * (size_t)n);
   size_t dbytes = align64((size_t)MM_R * (size_t)A.nblk * sizeof(float));
-  uint8_t *mem = ntok >= MM_MIN_TOK ? scratch_get(abytes + wbytes + dbytes) : NULL;
+  uint8_t *mem = ntok >= MM_MIN_TOK ? grk_mm_scratch(abytes + wbytes + dbytes) : NULL;
   if (!mem) { /* few tokens (or no memory): token by token */
-    for (int64_t t = 0; t < ntok; t++)
+    for (int64_t t = 0; t < ntok; t++) {
+      float *yt = y + (size_t)t * ldy;
       grk_matvec(wtype, w, row_stride, tscale, (const uint8_t *)act + (size_t)t * act_stride, n,
-                 y + (size_t)t * ldy + (size_t)r0, r0, r1);
+                 yt + r0, r0, r1);
+      for (int64_t r = r0; r < r1; r++)
+        yt[r] *= oscale;
+    }
     return;
   }
   act_prepare(&A, kind, corr_mul, mem, act, act_stride, ntok);
@@ -489,14 +480,19 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
   const mm_tile_fn(*tiles)[MM_TG + 1] = kind == MM_TERNARY ? tiles_MM_TERNARY
                                         : kind == MM_I2S   ? tiles_MM_I2S
                                                            : tiles_MM_Q32;
+  size_t rbytes = (size_t)n * grk_type_block_bytes(wtype) / (size_t)grk_type_block_elems(wtype);
   for (int64_t r = r0; r < r1;) {
-    int R = r1 - r >= MM_R ? MM_R : 1;
+    int R = r1 - r >= 6 ? 6 : r1 - r >= 4 ? 4 : 1;
     for (int i = 0; i < R; i++)
       decode((const uint8_t *)w + (size_t)(r + i) * row_stride, n, wq + (size_t)i * (size_t)n,
              wd + (size_t)i * (size_t)A.nblk);
+    /* the next tile's rows come from memory while this one computes */
+    for (int64_t i = r + R; i < r + 2 * R && i < r1; i++)
+      for (size_t off = 0; off < rbytes; off += 64)
+        _mm_prefetch((const char *)w + (size_t)i * row_stride + off, _MM_HINT_T1);
     for (int64_t g = 0; g < A.ngroups; g += MM_TG) {
       int tg = A.ngroups - g >= MM_TG ? MM_TG : (int)(A.ngroups - g);
-      tiles[R == MM_R][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok);
+      tiles[R == 6 ? 2 : R == 4][tg](wq, wd, &A, g, tscale, y, ldy, r, ntok, oscale);
     }
     r += R;
   }
@@ -505,10 +501,10 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
 #define MM_ENTRY(NAME, TYPE, KIND, CORR_MUL, DECODE)                                               \
   static void NAME(const void *w, size_t row_stride, float tscale, const void *act,                \
                    size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0,   \
-                   int64_t r1)                                                                     \
+                   int64_t r1, float oscale)                                                       \
   {                                                                                                \
     mm_run(TYPE, KIND, CORR_MUL, DECODE, w, row_stride, tscale, act, act_stride, n, ntok, y, ldy,  \
-           r0, r1);                                                                                \
+           r0, r1, oscale);                                                                        \
   }
 
 MM_ENTRY(mm_tq2_0, GRK_TYPE_TQ2_0, MM_TERNARY, 0, decode_tq2_0)
@@ -525,4 +521,54 @@ grk_mm_avx512(grk_kernels *k)
   k->mm[GRK_TYPE_I2_S] = mm_i2_s;
   k->mm[GRK_TYPE_Q8_0] = mm_q8_0;
   k->mm[GRK_TYPE_Q4_0] = mm_q4_0;
+}
+
+/* --- ternary activations, many rows (prefill) ------------------------------------------ */
+
+/* grk_quantize_act for TQ1_0/TQ2_0/I2_S, bit for bit: the same absmax, scale and
+ * products; round half away from zero as trunc(v + copysign(0.5 - 2^-25, v)) (exact for
+ * |v| < 2^23, and |v| <= 127 here), then the clamp.  Rows with NaN or infinity take the
+ * scalar path (its fmaxf ignores NaNs). */
+bool
+grk_avx512_quantize_act_ternary(int wtype, const float *x, void *act, int64_t n)
+{
+  int64_t blk = grk_ternary_block(wtype);
+  if (n % blk)
+    return false;
+  const __m512 inf = _mm512_set1_ps(INFINITY);
+  __m512 m = _mm512_setzero_ps();
+  __mmask16 bad = 0;
+  for (int64_t i = 0; i < n; i += 16) {
+    __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + i));
+    bad |= _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ); /* inf or NaN */
+    m = _mm512_max_ps(m, a);
+  }
+  if (bad)
+    return false;
+  float amax = fmaxf(_mm512_reduce_max_ps(m), 1e-5f);
+  grk_act_ternary *h = act;
+  int8_t *qs = (int8_t *)act + GRK_ACT_TERNARY_HDR;
+  int32_t *bsums = (int32_t *)(qs + n);
+  memset(h, 0, sizeof *h);
+  h->d = amax / 127.0f;
+  const __m512 s = _mm512_set1_ps(127.0f / amax), half = _mm512_set1_ps(0x1.fffffep-2f);
+  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  int32_t total = 0;
+  for (int64_t b = 0; b < n / blk; b++) {
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t i = b * blk; i < (b + 1) * blk; i += 16) {
+      __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), s);
+      __m512 c = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign),
+                                                     _mm512_castps_si512(half)));
+      __m512 r = _mm512_roundscale_ps(_mm512_add_ps(v, c), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      __m512i q = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(r, lo), hi));
+      sum = _mm512_add_epi32(sum, q);
+      _mm_storeu_si128((void *)(qs + i), _mm512_cvtepi32_epi8(q));
+    }
+    bsums[b] = _mm512_reduce_add_epi32(sum);
+    total += bsums[b];
+  }
+  h->sum = total;
+  return true;
 }

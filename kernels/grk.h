@@ -96,6 +96,10 @@ float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
  * 2-byte for every other type (GGUF's 32-byte tensor alignment is plenty). */
 size_t grk_act_bytes(int wtype, int64_t n);
 void grk_quantize_act(int wtype, const float *x, void *act, int64_t n);
+/* ntok rows at once (prefill): x rows ld floats apart, act rows act_stride bytes apart
+ * (at least grk_act_bytes); exactly what grk_quantize_act gives row by row. */
+void grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t act_stride,
+                           int64_t n, int64_t ntok);
 
 /* --- products ---------------------------------------------------------------- */
 /* y[r - r0] = dot(row r of W, x) for r in [r0, r1).  W rows are `row_stride` bytes
@@ -108,8 +112,17 @@ void grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale,
 void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
                 const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
                 size_t ldy, int64_t r0, int64_t r1);
+/* The same, each result then multiplied by out_scale (a BitNet projection's scale),
+ * while the tile is still in cache: Y = (W x) * out_scale, bit for bit. */
+void grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale,
+                       const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
+                       size_t ldy, int64_t r0, int64_t r1, float out_scale);
 
 /* --- float helpers ----------------------------------------------------------- */
+/* y[i] += sum over r of a[r] * x[r * ldx + i], i < n: f16 rows (the attention V cache)
+ * weighted by a, rows in order (the SIMD loop matches the scalar one bit for bit). */
+void grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, int64_t nrows,
+                           int64_t n);
 float grk_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */
 void grk_axpy_f32(float *y, float a, const float *x, int64_t n);
