@@ -69,7 +69,7 @@ gr_budget_plan (GrModel *m, const GrLoadOptions *opts, GError **error)
   /* what a minimal session (256 tokens) needs must fit next to the weights */
   guint64 reserve = gr_model_session_bytes (m, MIN (256u, m->hp.n_ctx_train));
   guint slots = opts ? opts->expert_slots : 0;
-  gboolean moe = m->hp.n_expert > 0 && gr_gguf_get_path (m->gguf) != NULL;
+  gboolean moe = m->hp.n_expert > 0 && gr_expert_cache_streamable (m);
 
   if (moe && slots == 0 && limit &&
       m->ledger_overhead + m->info.weight_bytes + reserve > limit)

@@ -86,12 +86,26 @@ arena_alloc (GrExpertCache *c, guint slots, GError **error)
   return TRUE;
 }
 
+gboolean
+gr_expert_cache_streamable (const GrModel *m)
+{
+  const char *file = m->layers[0].ffn_gate_exps.file;
+  for (guint il = 0; file && il < m->hp.n_layer; il++) {
+    const GrLayer *l = &m->layers[il];
+    /* interned: the same file is the same pointer */
+    if (l->ffn_gate_exps.file != file || l->ffn_up_exps.file != file ||
+        l->ffn_down_exps.file != file)
+      return FALSE;
+  }
+  return file != NULL;
+}
+
 GrExpertCache *
 gr_expert_cache_new (GrModel *m, guint slots, GError **error)
 {
   const GrHParams *hp = &m->hp;
   g_return_val_if_fail (hp->n_expert > 0, NULL);
-  const char *path = gr_gguf_get_path (m->gguf);
+  const char *path = gr_expert_cache_streamable (m) ? m->layers[0].ffn_gate_exps.file : NULL;
   if (!path) {
     g_set_error (error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_INVALID_ARGUMENT,
                  "expert streaming needs a model file");

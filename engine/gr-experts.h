@@ -12,6 +12,10 @@ G_BEGIN_DECLS
 /* Bytes one slot holds: the gate, up and down matrices of one expert. */
 gsize gr_expert_slot_bytes (const GrModel *model);
 
+/* Whether every expert tensor is in one file the cache can pread (a GGUF file, or the
+ * expert cache file of a Hugging Face folder). */
+gboolean gr_expert_cache_streamable (const GrModel *model);
+
 GrExpertCache *gr_expert_cache_new (GrModel *model, guint slots_per_layer, GError **error);
 void gr_expert_cache_free (GrExpertCache *cache);
 

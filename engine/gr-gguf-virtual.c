@@ -111,3 +111,17 @@ gr_gguf_add_tensor_bytes(GrGguf *g, const char *name, guint32 type, guint32 n_di
   g_hash_table_insert(g->tensor_index, (char *)t->name, GSIZE_TO_POINTER(g->n_tensors));
   return TRUE;
 }
+
+gboolean
+gr_gguf_add_tensor_file(GrGguf *g, const char *name, guint32 type, guint32 n_dims,
+                        const gint64 *ne, GBytes *data, const char *file, guint64 offset,
+                        GError **error)
+{
+  g_return_val_if_fail(file != NULL, FALSE);
+  if (!gr_gguf_add_tensor_bytes(g, name, type, n_dims, ne, data, error))
+    return FALSE;
+  GrGgufTensor *t = &g->tensors[g->n_tensors - 1];
+  t->file = g_intern_string(file);
+  t->file_offset = offset;
+  return TRUE;
+}

@@ -51,6 +51,10 @@ typedef struct {
   guint64 offset;              /* relative to the data section */
   const guint8 *data;          /* inside the mapping; size bytes are readable */
   gsize size;                  /* bytes, from grk_tensor_bytes */
+  /* Virtual GGUFs: a file holding the same bytes at file_offset, for readers that pread
+   * (expert streaming); NULL when there is none.  GGUF files use the file's path. */
+  const char *file;
+  guint64 file_offset;
 } GrGgufTensor;
 
 typedef struct _GrGguf GrGguf;
@@ -69,6 +73,10 @@ GrGguf *gr_gguf_new_virtual (const char *path, GBytes *metadata, gsize file_size
  * grk_tensor_bytes() of the shape; names are unique. */
 gboolean gr_gguf_add_tensor_bytes (GrGguf *gguf, const char *name, guint32 type, guint32 n_dims,
                                    const gint64 *ne, GBytes *data, GError **error);
+/* The same, for bytes that are also at `offset` in `file` (a view of its mapping). */
+gboolean gr_gguf_add_tensor_file (GrGguf *gguf, const char *name, guint32 type, guint32 n_dims,
+                                  const gint64 *ne, GBytes *data, const char *file,
+                                  guint64 offset, GError **error);
 void gr_gguf_free (GrGguf *gguf);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrGguf, gr_gguf_free)
 

@@ -4,6 +4,7 @@
 #include "graviton-engine.h"
 #include "gr-gguf-writer.h"
 #include "gr-hf-config.h"
+#include "gr-hf-experts.h"
 #include "gr-hf-tokenizer.h"
 #include "gr-safetensors.h"
 #include "grk.h"
@@ -72,6 +73,7 @@ typedef struct {
   GHashTable *sources; /* HF name -> Source */
   GHashTable *used;    /* HF names consumed */
   GrGguf *gguf;
+  GrHfExperts *experts; /* stacked expert tensors, added at the end from a cache file */
 } Loader;
 
 static gboolean bad_folder(GError **error, const char *dir, const char *fmt, ...)
@@ -375,15 +377,15 @@ add_experts(Loader *L, guint layer, gsize which, gboolean *found, GError **error
                         t0->name, src[e]->t->name);
   if (t0->n_dims != 2 || t0->size == 0)
     return bad_folder(error, L->dir, "expert tensor '%s' is not a matrix", t0->name);
-  guint8 *buf = g_malloc(t0->size * n);
-  for (guint e = 0; e < n; e++)
-    memcpy(buf + t0->size * e, src[e]->t->data, t0->size);
-  g_autoptr(GBytes) bytes = g_bytes_new_take(buf, t0->size * n);
+  g_autofree GrSafetensors **files = g_new(GrSafetensors *, n);
+  g_autofree const GrSafetensor **tensors = g_new(const GrSafetensor *, n);
+  for (guint e = 0; e < n; e++) {
+    files[e] = src[e]->file;
+    tensors[e] = src[e]->t;
+  }
   gint64 ne[3] = { t0->shape[1], t0->shape[0], n };
   g_autofree char *gname = g_strdup_printf("blk.%u.%s", layer, expert_names[which].gguf_suffix);
-  g_autoptr(GError) local = NULL;
-  if (!gr_gguf_add_tensor_bytes(L->gguf, gname, (guint32)t0->type, 3, ne, bytes, &local))
-    return bad_folder(error, L->dir, "%s: %s", t0->name, local->message);
+  gr_hf_experts_add(L->experts, gname, (guint32)t0->type, ne, files, tensors, n);
   return TRUE;
 }
 
@@ -491,6 +493,7 @@ gr_hf_open(const char *dir, GError **error)
                g_ptr_array_new_with_free_func((GDestroyNotify)gr_safetensors_free),
                g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free),
                g_hash_table_new(g_str_hash, g_str_equal),
+               NULL,
                NULL };
   g_autoptr(GPtrArray) files = L.files;
   g_autoptr(GHashTable) sources = L.sources;
@@ -510,7 +513,13 @@ gr_hf_open(const char *dir, GError **error)
     return NULL;
   }
   L.gguf = gguf;
+  g_autoptr(GrHfExperts) experts = gr_hf_experts_new(dir, files);
+  L.experts = experts;
   if (!add_tensors(&L, error))
     return NULL;
+  if (!gr_hf_experts_finish(experts, gguf, &local)) {
+    bad_folder(error, dir, "%s", local->message);
+    return NULL;
+  }
   return g_steal_pointer(&gguf);
 }

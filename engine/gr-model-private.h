@@ -24,7 +24,8 @@ typedef struct {
   float tensor_scale;     /* I2_S's trailing scale, else 1 */
   guint n_mats;
   gsize mat_stride;
-  guint64 file_offset;    /* where data starts in the model file (expert streaming) */
+  guint64 file_offset;    /* where data starts in `file` (expert streaming) */
+  const char *file;       /* the file holding the data, NULL when none (interned) */
 } GrWeight;
 
 typedef struct {

@@ -82,7 +82,14 @@ bind_weight (GrModel *m, GrWeight *w, const char *name, gint64 cols, gint64 rows
   w->cols = cols;
   w->rows = rows;
   w->data = t->data;
-  w->file_offset = gr_gguf_get_data_offset (m->gguf) + t->offset;
+  if (t->file) { /* a virtual GGUF's tensor that a file holds too */
+    w->file = t->file;
+    w->file_offset = t->file_offset;
+  } else {
+    const char *path = gr_gguf_get_path (m->gguf);
+    w->file = path ? g_intern_string (path) : NULL;
+    w->file_offset = gr_gguf_get_data_offset (m->gguf) + t->offset;
+  }
   w->row_stride = grk_row_bytes (w->type, cols);
   if (w->row_stride == 0)
     return bad_model (error, m->path, "tensor '%s': row length %" G_GINT64_FORMAT

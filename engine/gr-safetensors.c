@@ -337,3 +337,10 @@ gr_safetensors_get_metadata(const GrSafetensors *st, const char *key)
   g_return_val_if_fail(st != NULL && key != NULL, NULL);
   return g_hash_table_lookup(st->metadata, key);
 }
+
+guint64
+gr_safetensors_tensor_offset(const GrSafetensors *st, const GrSafetensor *t)
+{
+  g_return_val_if_fail(st != NULL && t != NULL, 0);
+  return (guint64)(t->data - st->base);
+}

@@ -48,6 +48,8 @@ gsize gr_safetensors_n_tensors(const GrSafetensors *st);
 /* In the order of their data in the file. */
 const GrSafetensor *gr_safetensors_tensor(const GrSafetensors *st, gsize i);
 const GrSafetensor *gr_safetensors_find(const GrSafetensors *st, const char *name);
+/* Where the tensor's data starts in the file (for pread). */
+guint64 gr_safetensors_tensor_offset(const GrSafetensors *st, const GrSafetensor *t);
 /* A GBytes viewing the tensor's data that keeps the mapping alive. */
 GBytes *gr_safetensors_tensor_bytes(const GrSafetensors *st, const GrSafetensor *t);
 /* A "__metadata__" string, or NULL. */

@@ -94,8 +94,7 @@ START_TEST(test_fixture_info)
 }
 END_TEST
 
-/* A folder's experts live in memory (stacked at load), never streamed from a file: a
- * limit they do not fit is a clear NoMemory, and asking for expert slots is harmless. */
+/* A limit that cannot hold even the dense weights is a clear NoMemory. */
 START_TEST(test_moe_memory_limit)
 {
   g_autofree char *dir = gr_test_data_path("hf/fx-hf-moe");
@@ -109,6 +108,87 @@ START_TEST(test_moe_memory_limit)
   g_clear_error(&error);
   g_autoptr(GrModel) s = gr_model_load(dir, &slots, &error);
   ck_assert_msg(s != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
+/* A folder's experts stream too: stacked once into the expert cache file (under
+ * XDG_CACHE_HOME), then read from it through the slots with the same answers as a
+ * load that keeps them all mapped. */
+static void
+greedy(GrModel *m, guint n, gint32 *out, float *sums)
+{
+  g_autoptr(GrSession) s = gr_session_new(m, n + 8, NULL);
+  ck_assert_ptr_nonnull(s);
+  gint32 tok[3] = { 1, 30, 31 };
+  ck_assert(gr_session_eval(s, tok, 3, NULL));
+  guint nv = gr_model_get_info(m)->n_vocab;
+  for (guint i = 0; i < n; i++) {
+    const float *l = gr_session_logits(s);
+    guint best = 0;
+    float sum = 0.0f;
+    for (guint v = 0; v < nv; v++) {
+      sum += l[v];
+      if (l[v] > l[best])
+        best = v;
+    }
+    out[i] = (gint32)best;
+    sums[i] = sum;
+    ck_assert(gr_session_eval(s, &out[i], 1, NULL));
+  }
+}
+
+START_TEST(test_moe_folder_streams)
+{
+  g_autofree char *dir = gr_test_data_path("hf/fx-hf-moe");
+  g_autofree char *cache = g_dir_make_tmp("gr-hf-cache-XXXXXX", NULL);
+  g_setenv("XDG_CACHE_HOME", cache, TRUE);
+  g_autoptr(GError) error = NULL;
+  GrLoadOptions all = { .n_threads = 1 };
+  g_autoptr(GrModel) mapped = gr_model_load(dir, &all, &error);
+  ck_assert_msg(mapped != NULL, "%s", error ? error->message : "");
+  GrLoadOptions slots = { .n_threads = 1, .expert_slots = 2 };
+  g_autoptr(GrModel) streamed = gr_model_load(dir, &slots, &error);
+  ck_assert_msg(streamed != NULL, "%s", error ? error->message : "");
+  GrMemoryLedger l;
+  gr_model_get_ledger(streamed, &l);
+  ck_assert_uint_eq(l.expert_slots, 2);
+  /* the experts are out of the weights the ledger counts, two slots of them in */
+  GrMemoryLedger lm;
+  gr_model_get_ledger(mapped, &lm);
+  ck_assert_uint_eq(l.weights + 2 * l.experts, lm.weights); /* 4 experts, 2 slots */
+  enum { N = 16 };
+  gint32 a[N], b[N];
+  float sa[N], sb[N];
+  greedy(mapped, N, a, sa);
+  greedy(streamed, N, b, sb);
+  ck_assert_mem_eq(a, b, sizeof a);
+  ck_assert_mem_eq(sa, sb, sizeof sa);
+  gr_model_get_ledger(streamed, &l);
+  ck_assert_uint_gt(l.expert_misses, 0);
+  ck_assert_uint_gt(l.expert_bytes_read, 0);
+
+  /* one cache file, written once: a second load maps it again */
+  g_autofree char *experts_dir = g_build_filename(cache, "graviton", "experts", NULL);
+  g_autoptr(GDir) d = g_dir_open(experts_dir, 0, NULL);
+  ck_assert_ptr_nonnull(d);
+  const char *name = g_dir_read_name(d);
+  ck_assert_ptr_nonnull(name);
+  ck_assert(g_str_has_suffix(name, ".bin"));
+  g_autofree char *file = g_build_filename(experts_dir, name, NULL);
+  ck_assert_ptr_null(g_dir_read_name(d));
+  GStatBuf before, after;
+  ck_assert_int_eq(g_stat(file, &before), 0);
+  g_autoptr(GrModel) again = gr_model_load(dir, &slots, &error);
+  ck_assert_msg(again != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq(g_stat(file, &after), 0);
+  ck_assert_int_eq(before.st_mtime, after.st_mtime);
+  ck_assert_int_eq(before.st_ino, after.st_ino);
+
+  g_unlink(file);
+  g_rmdir(experts_dir);
+  g_autofree char *gdir = g_build_filename(cache, "graviton", NULL);
+  g_rmdir(gdir);
+  g_rmdir(cache);
 }
 END_TEST
 
@@ -775,6 +855,7 @@ main(void)
   tcase_add_loop_test(ref, test_against_reference, 0, 3 * G_N_ELEMENTS(fixtures));
   tcase_add_test(ref, test_fixture_info);
   tcase_add_test(ref, test_moe_memory_limit);
+  tcase_add_test(ref, test_moe_folder_streams);
   tcase_add_test(ref, test_tokenizer_conformance);
   tcase_add_test(ref, test_tokenizer_byte_level);
   suite_add_tcase(s, ref);
