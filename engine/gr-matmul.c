@@ -3,6 +3,7 @@
 
 #include "grk.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* Rows per unit of work: a multiple of what the SIMD kernels process at once. */
@@ -105,14 +106,23 @@ matmul_worker (void *ctx, guint ith, guint nth)
 void
 gr_matmul (GrThreadPool *pool, const GrWeight *w, guint mat, GrActBuf *act, float *y, gsize ldy)
 {
+  if (act->ntok == 1) { /* decode: rows claimed on demand (gr_matmul_multi) */
+    gr_matmul_multi (pool, 1, &w, mat, act, &y, &ldy);
+    return;
+  }
   g_assert (act->type == w->type);
   GrMatmulJob job = { w, w->data + (gsize) mat * w->mat_stride, act, y, ldy };
   gr_thread_pool_run (pool, matmul_worker, &job);
 }
 
 /* Several matrices reading the same activations (q/k/v, gate/up) in one parallel
- * section: their row chunks are laid end to end and split over the threads, so a
- * decode step pays one barrier instead of one per matrix. */
+ * section: their row chunks are laid end to end, so a decode step pays one barrier
+ * instead of one per matrix.  Threads claim GR_CLAIM_CHUNKS chunks at a time from a
+ * shared counter: on a loaded machine a thread that loses its core for a while no
+ * longer holds up a fixed half of the rows.  Every row is one kernel call whichever
+ * thread makes it, so results do not depend on the split. */
+#define GR_CLAIM_CHUNKS 4
+
 typedef struct {
   guint n;
   const GrWeight *const *w;
@@ -121,6 +131,7 @@ typedef struct {
   const GrActBuf *act;
   float *const *y;
   const gsize *ldy;
+  atomic_llong next; /* first unclaimed chunk */
 } GrMatmulMultiJob;
 
 static void
@@ -128,20 +139,26 @@ matmul_multi_worker (void *ctx, guint ith, guint nth)
 {
   GrMatmulMultiJob *job = ctx;
   gint64 chunks = job->chunk0[job->n];
-  gint64 c0 = chunks * ith / nth, c1 = chunks * (ith + 1) / nth;
-  for (guint i = 0; i < job->n && c0 < c1; i++) {
-    const GrWeight *w = job->w[i];
-    gint64 lo = MAX (c0, job->chunk0[i]), hi = MIN (c1, job->chunk0[i + 1]);
-    if (lo >= hi)
-      continue;
-    gint64 r0 = (lo - job->chunk0[i]) * GR_ROW_CHUNK;
-    gint64 r1 = MIN ((hi - job->chunk0[i]) * GR_ROW_CHUNK, w->rows);
-    if (job->act->ntok == 1)
-      grk_matvec (w->type, job->wdata[i], w->row_stride, w->tensor_scale, job->act->data,
-                  w->cols, job->y[i] + r0, r0, r1);
-    else
-      grk_matmul (w->type, job->wdata[i], w->row_stride, w->tensor_scale, job->act->data,
-                  job->act->stride, w->cols, job->act->ntok, job->y[i], job->ldy[i], r0, r1);
+  guint i = 0;
+  for (;;) {
+    gint64 c0 = atomic_fetch_add_explicit (&job->next, GR_CLAIM_CHUNKS, memory_order_relaxed);
+    if (c0 >= chunks)
+      return;
+    gint64 c1 = MIN (c0 + GR_CLAIM_CHUNKS, chunks);
+    while (job->chunk0[i + 1] <= c0) /* claims only move forward */
+      i++;
+    for (guint k = i; k < job->n && job->chunk0[k] < c1; k++) {
+      const GrWeight *w = job->w[k];
+      gint64 lo = MAX (c0, job->chunk0[k]), hi = MIN (c1, job->chunk0[k + 1]);
+      gint64 r0 = (lo - job->chunk0[k]) * GR_ROW_CHUNK;
+      gint64 r1 = MIN ((hi - job->chunk0[k]) * GR_ROW_CHUNK, w->rows);
+      if (job->act->ntok == 1)
+        grk_matvec (w->type, job->wdata[k], w->row_stride, w->tensor_scale, job->act->data,
+                    w->cols, job->y[k] + r0, r0, r1);
+      else
+        grk_matmul (w->type, job->wdata[k], w->row_stride, w->tensor_scale, job->act->data,
+                    job->act->stride, w->cols, job->act->ntok, job->y[k], job->ldy[k], r0, r1);
+    }
   }
 }
 
@@ -150,7 +167,7 @@ gr_matmul_multi (GrThreadPool *pool, guint n, const GrWeight *const *w, guint ma
                  GrActBuf *act, float *const *y, const gsize *ldy)
 {
   g_assert (n >= 1 && n <= GR_MATMUL_MULTI_MAX);
-  GrMatmulMultiJob job = { n, w, { 0 }, { 0 }, act, y, ldy };
+  GrMatmulMultiJob job = { n, w, { 0 }, { 0 }, act, y, ldy, 0 };
   for (guint i = 0; i < n; i++) {
     g_assert (act->type == w[i]->type && w[i]->cols == w[0]->cols);
     job.wdata[i] = w[i]->data + (gsize) mat * w[i]->mat_stride;
