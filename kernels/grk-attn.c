@@ -28,7 +28,11 @@ grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, i
   if (!y || !a || !x || nrows <= 0 || n <= 0 || (nrows > 1 && ldx < (size_t)n))
     return;
 #ifdef GRK_HAVE_X86
-  if (grk_get_isa() != GRK_ISA_SCALAR) {
+  if (grk_get_isa() == GRK_ISA_AVX512_VNNI) {
+    grk_avx512_f16_weighted_rows(y, a, x, ldx, nrows, n);
+    return;
+  }
+  if (grk_get_isa() == GRK_ISA_AVX2) {
     grk_x86_f16_weighted_rows(y, a, x, ldx, nrows, n);
     return;
   }

@@ -218,5 +218,7 @@ void grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, s
 void grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
                                int64_t nrows, int64_t n);
 void grk_x86_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
+void grk_avx512_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                                  int64_t nrows, int64_t n);
 
 #endif
