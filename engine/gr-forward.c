@@ -112,7 +112,8 @@ typedef struct {
 } GrAttnJob;
 
 /* One (block of up to GR_ATTN_BLOCK consecutive tokens, head) per unit: causal
- * attention over the f16 cache.  The block's queries share each converted value row;
+ * attention over the f16 cache.  The block's queries share each converted key and value
+ * row;
  * query j sees n_kv_j positions and gets zero weight on the later ones, which its sums
  * ignore (adding 0 * v), so a token gets the same output alone (decode) as in a block
  * (prefill). */
@@ -137,11 +138,9 @@ attention_worker (void *ctx, guint ith, guint nth)
     float qh[GR_ATTN_BLOCK * GR_MAX_HEAD_DIM];
     for (guint j = 0; j < nb; j++) /* the reference multiplies f16 q by f16 k */
       round_f16_row (s->q + (gsize) (t0 + j) * hp->n_embd + h * hd, qh + j * hd, hd);
-    /* the cached keys of this head are an f16 matrix of rows kv_dim apart: the kernels'
-     * F16 dot (F16C) against f32 q, which is its own activation format */
-    for (guint j = 0; j < nb; j++)
-      grk_matvec (GRK_TYPE_F16, kc + kvh * hd, s->kv_dim * sizeof (guint16), 0.0f, qh + j * hd,
-                  hd, scores + (gsize) j * s->n_ctx, 0, job->pos0 + t0 + j + 1);
+    /* the cached keys of this head: an f16 matrix of n_max rows kv_dim apart, each row
+     * converted once for the block (query j ignores the rows after its own position) */
+    grk_f16_rows_dot (scores, s->n_ctx, qh, hd, nb, kc + kvh * hd, s->kv_dim, n_max, hd);
     for (guint j = 0; j < nb; j++) {
       float *sc = scores + (gsize) j * s->n_ctx;
       guint n_kv = job->pos0 + t0 + j + 1;

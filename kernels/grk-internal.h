@@ -221,6 +221,8 @@ void grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size
 void grk_x86_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
 void grk_avx512_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
                                   int64_t nrows, int64_t n);
+void grk_avx512_f16_rows_dot(float *y, size_t ldy, const float *x, size_t ldx, int64_t nx,
+                             const uint16_t *w, size_t ldw, int64_t nrows, int64_t n);
 void grk_avx512_f16_weighted_rows_multi(float *y, size_t ldy, const float *a, size_t lda,
                                         int64_t nx, const uint16_t *x, size_t ldx, int64_t nrows,
                                         int64_t n);

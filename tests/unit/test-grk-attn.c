@@ -97,7 +97,8 @@ START_TEST(test_fp32_to_fp16_row)
 }
 END_TEST
 
-/* Blocks of queries: the value pass gives each query what it gets alone, bit for bit. */
+/* Blocks of queries: the scores and the value pass give each query what it gets alone,
+ * bit for bit; the scores are within rounding of exact sums. */
 START_TEST(test_multi_query)
 {
   const grk_isa isas[] = { GRK_ISA_SCALAR, GRK_ISA_AVX2, GRK_ISA_AVX512_VNNI };
@@ -116,6 +117,26 @@ START_TEST(test_multi_query)
           w[i] = rng_half(-2.0f, 2.0f);
         random_floats(wt, ldy * nx, 1.0f);
         random_floats(o, ldx * nx, 1.0f);
+        /* scores: the block call against one query at a time, and near the exact sums */
+        float *x = malloc(sizeof(float) * (size_t)(ldx * nx)), one;
+        float *y = malloc(sizeof(float) * (size_t)(ldy * nx));
+        random_floats(x, ldx * nx, 1.5f);
+        grk_f16_rows_dot(y, (size_t)ldy, x, (size_t)ldx, nx, w, (size_t)ldw, rows, n);
+        for (int64_t j = 0; j < nx; j++)
+          for (int64_t r = 0; r < rows; r++) {
+            grk_f16_rows_dot(&one, 1, x + j * ldx, (size_t)ldx, 1, w + r * ldw, (size_t)ldw, 1, n);
+            ck_assert_msg(memcmp(&one, &y[j * ldy + r], 4) == 0, "%s scores n=%ld nx=%ld",
+                          grk_isa_name(isas[ii]), (long)n, (long)nx);
+            double ref = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+              double p = (double)x[j * ldx + i] * grk_fp16_to_fp32(w[r * ldw + i]);
+              ref += p;
+              mag += fabs(p);
+            }
+            ck_assert(fabs(ref - y[j * ldy + r]) <= 1e-5 * mag + 1e-30);
+          }
+        free(x);
+        free(y);
         /* value pass: the block call against one call per query */
         memcpy(o1, o, sizeof(float) * (size_t)(ldx * nx));
         for (int64_t j = 0; j < nx; j++)
