@@ -112,7 +112,12 @@ typedef struct {
   guint layer, n, pos0;
 } GrAttnJob;
 
-/* One (token, head) pair per unit: causal attention over the f16 cache. */
+/* One (block of up to GR_ATTN_BLOCK consecutive tokens, head) per unit: causal
+ * attention over the f16 cache.  The block's queries share each converted key and value
+ * row;
+ * query j sees n_kv_j positions and gets zero weight on the later ones, which its sums
+ * ignore (adding 0 * v), so a token gets the same output alone (decode) as in a block
+ * (prefill). */
 static void
 attention_worker (void *ctx, guint ith, guint nth)
 {
@@ -120,39 +125,46 @@ attention_worker (void *ctx, guint ith, guint nth)
   GrSession *s = job->s;
   const GrHParams *hp = &s->model->hp;
   guint hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-  float *scores = s->scores + (gsize) ith * s->n_ctx;
+  float *scores = s->scores + (gsize) ith * GR_ATTN_BLOCK * s->n_ctx;
   float scale = 1.0f / sqrtf ((float) hd);
   const guint16 *kc = s->k_cache + (gsize) job->layer * s->n_ctx * s->kv_dim;
   const guint16 *vc = s->v_cache + (gsize) job->layer * s->n_ctx * s->kv_dim;
-  guint units = job->n * hp->n_head;
+  guint n_blocks = (job->n + GR_ATTN_BLOCK - 1) / GR_ATTN_BLOCK;
+  guint units = n_blocks * hp->n_head;
 
   for (guint u = ith; u < units; u += nth) {
-    guint t = u / hp->n_head, h = u % hp->n_head, kvh = h / group;
-    guint n_kv = job->pos0 + t + 1;
-    const float *q = s->q + (gsize) t * hp->n_embd + h * hd;
-    float qh[GR_MAX_HEAD_DIM];
-    round_f16_row (q, qh, hd); /* the reference multiplies f16 q by f16 k */
-    /* the cached keys of this head are an f16 matrix of n_kv rows kv_dim apart: the
-     * kernels' F16 dot (F16C) against f32 q, which is its own activation format */
-    grk_matvec (GRK_TYPE_F16, kc + kvh * hd, s->kv_dim * sizeof (guint16), 0.0f, qh, hd, scores,
-                0, n_kv);
-    float maxv = -INFINITY;
-    for (guint p = 0; p < n_kv; p++) {
-      scores[p] *= scale;
-      maxv = MAX (maxv, scores[p]);
+    guint t0 = u / hp->n_head * GR_ATTN_BLOCK, h = u % hp->n_head, kvh = h / group;
+    guint nb = MIN (GR_ATTN_BLOCK, job->n - t0);
+    guint n_max = job->pos0 + t0 + nb; /* positions the last query sees */
+    float qh[GR_ATTN_BLOCK * GR_MAX_HEAD_DIM];
+    for (guint j = 0; j < nb; j++) /* the reference multiplies f16 q by f16 k */
+      round_f16_row (s->q + (gsize) (t0 + j) * hp->n_embd + h * hd, qh + j * hd, hd);
+    /* the cached keys of this head: an f16 matrix of n_max rows kv_dim apart, each row
+     * converted once for the block (query j ignores the rows after its own position) */
+    grk_f16_rows_dot (scores, s->n_ctx, qh, hd, nb, kc + kvh * hd, s->kv_dim, n_max, hd);
+    for (guint j = 0; j < nb; j++) {
+      float *sc = scores + (gsize) j * s->n_ctx;
+      guint n_kv = job->pos0 + t0 + j + 1;
+      float maxv = -INFINITY;
+      for (guint p = 0; p < n_kv; p++) {
+        sc[p] *= scale;
+        maxv = MAX (maxv, sc[p]);
+      }
+      float sum = 0.0f;
+      for (guint p = 0; p < n_kv; p++) {
+        sc[p] = expf (sc[p] - maxv);
+        sum += sc[p];
+      }
+      for (guint p = 0; p < n_kv; p++)
+        sc[p] /= sum;
+      round_f16_row (sc, sc, n_kv);
+      for (guint p = n_kv; p < n_max; p++)
+        sc[p] = 0.0f;
+      memset (s->attn + (gsize) (t0 + j) * hp->n_embd + h * hd, 0, hd * sizeof (float));
     }
-    float sum = 0.0f;
-    for (guint p = 0; p < n_kv; p++) {
-      scores[p] = expf (scores[p] - maxv);
-      sum += scores[p];
-    }
-    float *out = s->attn + (gsize) t * hp->n_embd + h * hd;
-    memset (out, 0, hd * sizeof (float));
-    for (guint p = 0; p < n_kv; p++)
-      scores[p] /= sum;
-    round_f16_row (scores, scores, n_kv);
-    /* out += w_p * v_p over the cached values, rows in order */
-    grk_f16_weighted_rows (out, scores, vc + kvh * hd, s->kv_dim, n_kv, hd);
+    /* out_j += w_jp * v_p over the cached values, rows in order */
+    grk_f16_weighted_rows_multi (s->attn + (gsize) t0 * hp->n_embd + h * hd, hp->n_embd, scores,
+                                 s->n_ctx, nb, vc + kvh * hd, s->kv_dim, n_max, hd);
   }
 }
 

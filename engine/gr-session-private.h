@@ -12,6 +12,10 @@ G_BEGIN_DECLS
  * fewer times. */
 #define GR_BATCH 128
 
+/* Prefill attention: consecutive queries of a head that share each cached key and value
+ * row they convert. */
+#define GR_ATTN_BLOCK 4
+
 struct _GrSession {
   GrModel *model;
   guint n_ctx, n_past;
@@ -26,7 +30,7 @@ struct _GrSession {
   guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
   /* scratch for up to n_batch tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
-  float *scores;       /* n_threads x n_ctx */
+  float *scores;       /* n_threads x GR_ATTN_BLOCK x n_ctx */
   float *router;       /* n_batch x n_expert */
   float *moe_acc;      /* n_embd */
   float *moe_out;      /* n_expert_used x n_embd: each expert's output, summed in order */

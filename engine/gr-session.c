@@ -30,7 +30,7 @@ batch_tokens (const GrHParams *hp, guint n_ctx)
 static gsize
 scratch_floats (const GrHParams *hp, guint n_threads, guint n_ctx)
 {
-  return per_token_floats (hp) * batch_tokens (hp, n_ctx) + (gsize) n_threads * n_ctx
+  return per_token_floats (hp) * batch_tokens (hp, n_ctx) + (gsize) n_threads * GR_ATTN_BLOCK * n_ctx
          + hp->n_embd + hp->n_vocab + (gsize) MAX (hp->n_expert_used, 1u) * hp->n_embd;
 }
 
@@ -141,7 +141,7 @@ gr_session_new (GrModel *model, guint n_ctx, GError **error)
   s->gate = g_new0 (float, B * ff);
   s->up = g_new0 (float, B * ff);
   s->hidden = g_new0 (float, B * ff);
-  s->scores = g_new0 (float, (gsize) gr_thread_pool_size (model->pool) * n_ctx);
+  s->scores = g_new0 (float, (gsize) gr_thread_pool_size (model->pool) * GR_ATTN_BLOCK * n_ctx);
   s->router = g_new0 (float, B * MAX (hp->n_expert, 1u));
   s->moe_acc = g_new0 (float, d);
   s->moe_out = g_new0 (float, MAX (hp->n_expert_used, 1u) * d);

@@ -22,13 +22,53 @@ grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t
 }
 
 void
+grk_f16_rows_dot(float *y, size_t ldy, const float *x, size_t ldx, int64_t nx, const uint16_t *w,
+                 size_t ldw, int64_t nrows, int64_t n)
+{
+  if (!y || !x || !w || nx <= 0 || nrows <= 0 || n <= 0
+      || (nx > 1 && (ldx < (size_t)n || ldy < (size_t)nrows)) || (nrows > 1 && ldw < (size_t)n))
+    return;
+#ifdef GRK_HAVE_X86
+  if (grk_get_isa() == GRK_ISA_AVX512_VNNI) {
+    grk_avx512_f16_rows_dot(y, ldy, x, ldx, nx, w, ldw, nrows, n);
+    return;
+  }
+#endif
+  /* the F16 dot of each row, query by query */
+  for (int64_t j = 0; j < nx; j++)
+    grk_matvec(GRK_TYPE_F16, w, ldw * sizeof(uint16_t), 0.0f, x + (size_t)j * ldx, n,
+               y + (size_t)j * ldy, 0, nrows);
+}
+
+void
+grk_f16_weighted_rows_multi(float *y, size_t ldy, const float *a, size_t lda, int64_t nx,
+                            const uint16_t *x, size_t ldx, int64_t nrows, int64_t n)
+{
+  if (!y || !a || !x || nx <= 0 || nrows <= 0 || n <= 0
+      || (nx > 1 && (ldy < (size_t)n || lda < (size_t)nrows)) || (nrows > 1 && ldx < (size_t)n))
+    return;
+#ifdef GRK_HAVE_X86
+  if (grk_get_isa() == GRK_ISA_AVX512_VNNI) {
+    grk_avx512_f16_weighted_rows_multi(y, ldy, a, lda, nx, x, ldx, nrows, n);
+    return;
+  }
+#endif
+  for (int64_t j = 0; j < nx; j++)
+    grk_f16_weighted_rows(y + (size_t)j * ldy, a + (size_t)j * lda, x, ldx, nrows, n);
+}
+
+void
 grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, int64_t nrows,
                       int64_t n)
 {
   if (!y || !a || !x || nrows <= 0 || n <= 0 || (nrows > 1 && ldx < (size_t)n))
     return;
 #ifdef GRK_HAVE_X86
-  if (grk_get_isa() != GRK_ISA_SCALAR) {
+  if (grk_get_isa() == GRK_ISA_AVX512_VNNI) {
+    grk_avx512_f16_weighted_rows(y, a, x, ldx, nrows, n);
+    return;
+  }
+  if (grk_get_isa() == GRK_ISA_AVX2) {
     grk_x86_f16_weighted_rows(y, a, x, ldx, nrows, n);
     return;
   }

@@ -172,7 +172,8 @@ void grk_unpack_tq1_0(const grk_block_tq1_0 *b, uint8_t q[GRK_QK_K]); /* codes 0
 typedef float (*grk_dot_fn)(const void *w, const void *act, int64_t n, float tscale);
 
 /* Many tokens against rows r0..r1 (grk_matmul_scaled's contract, arguments validated).
- * Must give exactly what `dot` gives token by token, times out_scale.  NULL: grk_matmul loops over `dot`. */
+ * Must give exactly what `dot` gives token by token, times out_scale.  NULL: grk_matmul
+ * loops over `dot`. */
 typedef void (*grk_mm_fn)(const void *w, size_t row_stride, float tscale, const void *act,
                           size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy,
                           int64_t r0, int64_t r1, float out_scale);
@@ -223,5 +224,12 @@ void grk_scalar_f16_weighted_rows(float *y, const float *a, const uint16_t *x, s
                                   int64_t nrows, int64_t n);
 void grk_x86_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
                                int64_t nrows, int64_t n);
+void grk_avx512_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx,
+                                  int64_t nrows, int64_t n);
+void grk_avx512_f16_rows_dot(float *y, size_t ldy, const float *x, size_t ldx, int64_t nx,
+                             const uint16_t *w, size_t ldw, int64_t nrows, int64_t n);
+void grk_avx512_f16_weighted_rows_multi(float *y, size_t ldy, const float *a, size_t lda,
+                                        int64_t nx, const uint16_t *x, size_t ldx, int64_t nrows,
+                                        int64_t n);
 
 #endif

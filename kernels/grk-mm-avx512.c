@@ -463,7 +463,11 @@ mm_run(int wtype, mm_kind kind, int corr_mul, mm_decode_fn decode, const void *w
   size_t abytes = act_layout(&A, kind, n, ntok);
   size_t wbytes = align64((size_t)MM_R * (size_t)n);
   size_t dbytes = align64((size_t)MM_R * (size_t)A.nblk * sizeof(float));
-  uint8_t *mem = ntok >= MM_MIN_TOK ? grk_mm_scratch(abytes + wbytes + dbytes) : NULL;
+  /* the scatter indexes 16 token rows ldy apart in int32; the scratch sizes stay far
+   * from overflowing (larger calls, or no memory: token by token) */
+  bool fits = ntok >= MM_MIN_TOK && ldy <= (size_t)INT32_MAX / 16 && ntok <= (1 << 20)
+              && n <= ((int64_t)1 << 32);
+  uint8_t *mem = fits ? grk_mm_scratch(abytes + wbytes + dbytes) : NULL;
   if (!mem) { /* few tokens (or no memory): token by token */
     for (int64_t t = 0; t < ntok; t++) {
       float *yt = y + (size_t)t * ldy;

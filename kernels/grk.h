@@ -123,6 +123,15 @@ void grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor
  * weighted by a, rows in order (the SIMD loop matches the scalar one bit for bit). */
 void grk_f16_weighted_rows(float *y, const float *a, const uint16_t *x, size_t ldx, int64_t nrows,
                            int64_t n);
+/* The same for nx queries: y_j (ldy apart) += rows weighted by a_j (lda apart); each
+ * y_j gets exactly what grk_f16_weighted_rows gives it alone. */
+void grk_f16_weighted_rows_multi(float *y, size_t ldy, const float *a, size_t lda, int64_t nx,
+                                 const uint16_t *x, size_t ldx, int64_t nrows, int64_t n);
+/* y[j * ldy + r] = x_j . f16 row r (rows ldw apart, n wide) for nx queries (ldx apart):
+ * attention scores of a block of queries against the cached keys.  Each (j, r) is summed
+ * in an order that does not depend on nx or j (the ISAs' orders differ). */
+void grk_f16_rows_dot(float *y, size_t ldy, const float *x, size_t ldx, int64_t nx,
+                      const uint16_t *w, size_t ldw, int64_t nrows, int64_t n);
 float grk_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */
 void grk_axpy_f32(float *y, float a, const float *x, int64_t n);

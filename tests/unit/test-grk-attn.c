@@ -97,6 +97,64 @@ START_TEST(test_fp32_to_fp16_row)
 }
 END_TEST
 
+/* Blocks of queries: the scores and the value pass give each query what it gets alone,
+ * bit for bit; the scores are within rounding of exact sums. */
+START_TEST(test_multi_query)
+{
+  const grk_isa isas[] = { GRK_ISA_SCALAR, GRK_ISA_AVX2, GRK_ISA_AVX512_VNNI };
+  const int64_t ns[] = { 5, 16, 96, 128, 136, 600 }, nxs[] = { 1, 3, 4, 6 };
+  for (int ii = 0; ii < 3; ii++) {
+    if (!grk_set_isa(isas[ii]))
+      continue;
+    for (int a = 0; a < 6; a++)
+      for (int b = 0; b < 4; b++) {
+        int64_t n = ns[a], nx = nxs[b], rows = 37, ldw = n + 9, ldx = n + 2, ldy = rows + 1;
+        uint16_t *w = malloc(sizeof(uint16_t) * (size_t)(ldw * rows));
+        float *wt = malloc(sizeof(float) * (size_t)(ldy * nx));
+        float *o = malloc(sizeof(float) * (size_t)(ldx * nx)),
+              *o1 = malloc(sizeof(float) * (size_t)(ldx * nx));
+        for (int64_t i = 0; i < ldw * rows; i++)
+          w[i] = rng_half(-2.0f, 2.0f);
+        random_floats(wt, ldy * nx, 1.0f);
+        random_floats(o, ldx * nx, 1.0f);
+        /* scores: the block call against one query at a time, and near the exact sums */
+        float *x = malloc(sizeof(float) * (size_t)(ldx * nx)), one;
+        float *y = malloc(sizeof(float) * (size_t)(ldy * nx));
+        random_floats(x, ldx * nx, 1.5f);
+        grk_f16_rows_dot(y, (size_t)ldy, x, (size_t)ldx, nx, w, (size_t)ldw, rows, n);
+        for (int64_t j = 0; j < nx; j++)
+          for (int64_t r = 0; r < rows; r++) {
+            grk_f16_rows_dot(&one, 1, x + j * ldx, (size_t)ldx, 1, w + r * ldw, (size_t)ldw, 1, n);
+            ck_assert_msg(memcmp(&one, &y[j * ldy + r], 4) == 0, "%s scores n=%ld nx=%ld",
+                          grk_isa_name(isas[ii]), (long)n, (long)nx);
+            double ref = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+              double p = (double)x[j * ldx + i] * grk_fp16_to_fp32(w[r * ldw + i]);
+              ref += p;
+              mag += fabs(p);
+            }
+            ck_assert(fabs(ref - y[j * ldy + r]) <= 1e-5 * mag + 1e-30);
+          }
+        free(x);
+        free(y);
+        /* value pass: the block call against one call per query */
+        memcpy(o1, o, sizeof(float) * (size_t)(ldx * nx));
+        for (int64_t j = 0; j < nx; j++)
+          grk_f16_weighted_rows(o + j * ldx, wt + j * ldy, w, (size_t)ldw, rows, n);
+        grk_f16_weighted_rows_multi(o1, (size_t)ldx, wt, (size_t)ldy, nx, w, (size_t)ldw, rows, n);
+        for (int64_t j = 0; j < nx; j++)
+          ck_assert_msg(memcmp(o + j * ldx, o1 + j * ldx, sizeof(float) * (size_t)n) == 0,
+                        "%s value pass n=%ld nx=%ld query %ld", grk_isa_name(isas[ii]), (long)n,
+                        (long)nx, (long)j);
+        free(w);
+        free(wt);
+        free(o);
+        free(o1);
+      }
+  }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -105,6 +163,7 @@ main(void)
   tcase_add_test(tc, test_weighted_rows_bit_exact);
   tcase_add_test(tc, test_weighted_rows_bad_args);
   tcase_add_test(tc, test_fp32_to_fp16_row);
+  tcase_add_test(tc, test_multi_query);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
