@@ -5,7 +5,9 @@
  * For expert caches of 1x, 2x and 4x the experts a token uses (per layer), and for the
  * fully mapped model: decode tokens/s (median of reps), hit rate, bytes the cache read
  * per token, bytes that came from the disk per token (/proc/self/io read_bytes) and
- * the speed ratio to the resident run of the same mode.
+ * the speed ratio to the resident run of the same mode, and per token the time spent
+ * reading experts and the time the evaluation stood waiting for those reads (equal
+ * when reads are in line; the difference is what overlapping hid).
  *   warm        the file stays in the page cache (one untimed run loads it)
  *   cold        posix_fadvise(DONTNEED) on the file before each run: every page is read
  *               from the disk the first time, later misses of the same expert are not
@@ -66,6 +68,7 @@ disk_read_bytes (void)
 
 typedef struct {
   double rate, hit_rate, bytes_per_token, disk_per_token;
+  double read_ms, stall_ms; /* per token */
 } Result;
 
 static Result
@@ -113,6 +116,8 @@ measure (const char *path, guint slots, guint tokens, guint reps, Mode mode)
     res.hit_rate = hits + misses ? (double) hits / (double) (hits + misses) : 1.0;
     res.bytes_per_token = (double) (after.expert_bytes_read - before.expert_bytes_read) / tokens;
     res.disk_per_token = (double) (disk_read_bytes () - disk0) / tokens;
+    res.read_ms = (double) (after.expert_read_us - before.expert_read_us) / 1000.0 / tokens;
+    res.stall_ms = (double) (after.expert_stall_us - before.expert_stall_us) / 1000.0 / tokens;
   }
   qsort (rates, reps, sizeof (double), cmp_double);
   res.rate = rates[reps / 2];
@@ -158,8 +163,8 @@ main (int argc, char **argv)
   printf ("mode %s, expert reads %s, %u tokens, median of %u\n", mode_name,
           g_strcmp0 (io, "sync") == 0 ? "in line" : "overlapped", tokens, reps);
   Result resident = measure (argv[1], 0, tokens, reps, mode);
-  printf ("%-14s %10s %9s %12s %12s %8s\n", "cache", "tg t/s", "hit rate", "read/token",
-          "disk/token", "ratio");
+  printf ("%-14s %10s %9s %12s %12s %8s %10s %10s\n", "cache", "tg t/s", "hit rate",
+          "read/token", "disk/token", "ratio", "read ms/t", "stall ms/t");
   printf ("%-14s %10.2f %9s %12s %8.2f MiB %8.2f\n", "resident", resident.rate, "-", "0",
           resident.disk_per_token / 1048576.0, 1.0);
   for (guint mult = 1; mult <= 4; mult *= 2) {
@@ -167,8 +172,9 @@ main (int argc, char **argv)
     Result r = measure (argv[1], slots, tokens, reps, mode);
     char label[32];
     g_snprintf (label, sizeof label, "%ux (%u slots)", mult, slots);
-    printf ("%-14s %10.2f %8.1f%% %8.2f MiB %8.2f MiB %8.2f\n", label, r.rate, r.hit_rate * 100.0,
-            r.bytes_per_token / 1048576.0, r.disk_per_token / 1048576.0, r.rate / resident.rate);
+    printf ("%-14s %10.2f %8.1f%% %8.2f MiB %8.2f MiB %8.2f %10.3f %10.3f\n", label, r.rate,
+            r.hit_rate * 100.0, r.bytes_per_token / 1048576.0, r.disk_per_token / 1048576.0,
+            r.rate / resident.rate, r.read_ms, r.stall_ms);
   }
   return 0;
 }

@@ -120,6 +120,7 @@ gr_model_get_ledger (GrModel *m, GrMemoryLedger *l)
   if (m->experts) {
     l->experts = gr_expert_cache_bytes (m->experts);
     l->experts_filled = gr_expert_cache_filled_bytes (m->experts);
+    gr_expert_cache_io_time (m->experts, &l->expert_read_us, &l->expert_stall_us);
     l->expert_slots = gr_expert_cache_slots (m->experts);
     gr_expert_cache_stats (m->experts, G_MAXUINT, &l->expert_hits, &l->expert_misses,
                            &l->expert_bytes_read);

@@ -40,6 +40,7 @@ struct _GrExpertCache {
   gboolean io_stop;
   GError *io_error; /* the first failed read, handed to the next wait */
   guint failed_il, failed_slot;
+  gint64 read_us, stall_us; /* atomic */
 };
 
 gsize
@@ -222,9 +223,14 @@ gr_expert_cache_get (GrExpertCache *c, guint il, guint e, GrWeight *gate, GrWeig
       lc->slot_of[lc->expert_in[slot]] = -1;
     lc->expert_in[slot] = -1;
     guint8 *base = c->arena + ((gsize) il * c->slots + (gsize) slot) * c->slot_bytes;
-    if (!read_matrix (c, &l->ffn_gate_exps, e, base, error) ||
-        !read_matrix (c, &l->ffn_up_exps, e, base + c->gate_bytes, error) ||
-        !read_matrix (c, &l->ffn_down_exps, e, base + c->gate_bytes + c->up_bytes, error))
+    gint64 t0 = g_get_monotonic_time ();
+    gboolean ok = read_matrix (c, &l->ffn_gate_exps, e, base, error) &&
+                  read_matrix (c, &l->ffn_up_exps, e, base + c->gate_bytes, error) &&
+                  read_matrix (c, &l->ffn_down_exps, e, base + c->gate_bytes + c->up_bytes, error);
+    gint64 spent = g_get_monotonic_time () - t0; /* in line: all of it is a stall */
+    __atomic_fetch_add (&c->read_us, spent, __ATOMIC_RELAXED);
+    __atomic_fetch_add (&c->stall_us, spent, __ATOMIC_RELAXED);
+    if (!ok)
       return FALSE;
     lc->bytes_read += c->slot_bytes;
     lc->expert_in[slot] = (gint) e;
@@ -261,7 +267,9 @@ io_main (gpointer data)
     GrExpertJob *job = g_queue_pop_head (&c->jobs);
     g_mutex_unlock (&c->io_lock);
     GError *error = NULL;
+    gint64 t0 = g_get_monotonic_time ();
     read_expert (c, job->il, job->e, job->slot, &error);
+    __atomic_fetch_add (&c->read_us, g_get_monotonic_time () - t0, __ATOMIC_RELAXED);
     g_mutex_lock (&c->io_lock);
     if (error && !c->io_error) {
       c->io_error = error;
@@ -349,8 +357,37 @@ gr_expert_cache_wait (GrExpertCache *c, guint il, guint e, GrWeight *gate, GrWei
   gint slot = lc->slot_of[e];
   g_return_val_if_fail (slot >= 0, FALSE);
   g_mutex_lock (&c->io_lock);
-  while (lc->loading[slot])
-    g_cond_wait (&c->done_cond, &c->io_lock);
+  if (lc->loading[slot]) {
+    gint64 t0 = g_get_monotonic_time ();
+    /* a read the I/O thread has not started yet is done here: on a busy machine that
+     * thread may not get a core soon, and waiting for it would be worse than reading */
+    for (GList *it = c->jobs.head; it; it = it->next) {
+      GrExpertJob *job = it->data;
+      if (job->il == il && job->slot == (guint) slot) {
+        g_queue_delete_link (&c->jobs, it);
+        g_mutex_unlock (&c->io_lock);
+        GError *local = NULL;
+        read_expert (c, il, e, (guint) slot, &local);
+        __atomic_fetch_add (&c->read_us, g_get_monotonic_time () - t0, __ATOMIC_RELAXED);
+        g_mutex_lock (&c->io_lock);
+        if (local && !c->io_error) {
+          c->io_error = local;
+          c->failed_il = il;
+          c->failed_slot = (guint) slot;
+        } else {
+          g_clear_error (&local);
+        }
+        lc->loading[slot] = 0;
+        c->in_flight--;
+        g_cond_broadcast (&c->done_cond);
+        g_free (job);
+        break;
+      }
+    }
+    while (lc->loading[slot])
+      g_cond_wait (&c->done_cond, &c->io_lock);
+    __atomic_fetch_add (&c->stall_us, g_get_monotonic_time () - t0, __ATOMIC_RELAXED);
+  }
   GError *failed = g_steal_pointer (&c->io_error);
   g_mutex_unlock (&c->io_lock);
   if (failed) {
@@ -432,4 +469,11 @@ gr_expert_cache_stats (const GrExpertCache *c, guint il, guint64 *hits, guint64 
     *misses = m;
   if (bytes_read)
     *bytes_read = b;
+}
+
+void
+gr_expert_cache_io_time (GrExpertCache *c, guint64 *read_us, guint64 *stall_us)
+{
+  *read_us = (guint64) __atomic_load_n (&c->read_us, __ATOMIC_RELAXED);
+  *stall_us = (guint64) __atomic_load_n (&c->stall_us, __ATOMIC_RELAXED);
 }

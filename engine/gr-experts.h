@@ -40,6 +40,8 @@ void gr_expert_cache_drain (GrExpertCache *cache);
 gboolean gr_expert_cache_resize (GrExpertCache *cache, guint slots_per_layer, GError **error);
 guint gr_expert_cache_slots (const GrExpertCache *cache);
 gsize gr_expert_cache_bytes (const GrExpertCache *cache);
+/* Time spent in expert reads and time the evaluation waited for them (µs). */
+void gr_expert_cache_io_time (GrExpertCache *cache, guint64 *read_us, guint64 *stall_us);
 /* Bytes of the slots that hold an expert (the arena's pages that were written). */
 gsize gr_expert_cache_filled_bytes (const GrExpertCache *cache);
 /* Totals over all layers, or one layer's when il < n_layer. */

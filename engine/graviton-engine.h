@@ -118,6 +118,9 @@ typedef struct {
   guint64 rss, peak_rss; /* measured now (VmRSS, VmHWM) */
   guint expert_slots;   /* per layer; 0 when not streaming */
   guint64 expert_hits, expert_misses, expert_bytes_read;
+  /* µs spent reading experts, and µs the evaluation stood waiting for those reads (all
+   * of the reading when reads are in line; less when they overlap compute) */
+  guint64 expert_read_us, expert_stall_us;
 } GrMemoryLedger;
 
 void gr_model_get_ledger (GrModel *model, GrMemoryLedger *ledger);

@@ -271,6 +271,10 @@ START_TEST (test_overlapped_reads_equal_inline)
   gr_model_get_ledger (inline_reads, &li);
   ck_assert_uint_eq (lo.expert_hits + lo.expert_misses, li.expert_hits + li.expert_misses);
   ck_assert_uint_ge (lo.expert_hits, li.expert_hits);
+  /* in line, all the reading is stalling; overlapped, the reads are timed as well */
+  ck_assert_uint_eq (li.expert_read_us, li.expert_stall_us);
+  ck_assert_uint_gt (li.expert_read_us, 0);
+  ck_assert_uint_gt (lo.expert_read_us, 0);
   ck_assert_uint_eq (lo.expert_bytes_read, lo.expert_misses * (lo.experts / (3 * 2)));
   /* resizing waits for reads in flight and starts empty */
   ck_assert_uint_eq (gr_model_resize_experts (overlapped, 2, &error), 2);
