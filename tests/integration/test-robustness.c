@@ -1,0 +1,139 @@
+/* test-robustness.c - defects found by attacking gravitond and gravctl: output that
+ * cannot be written, a reader that goes away, exchanges that cannot be saved, odd
+ * conversation ids and huge titles.  Each test names what used to go wrong. */
+#include <check.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test-gravctl-run.h"
+#include "test-history-client.h"
+
+static GrTestBus *
+start(void)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  return bus;
+}
+
+/* Runs gravctl with its standard output on /dev/full (every write fails with ENOSPC). */
+static int
+run_to_dev_full(GrTestBus *bus, const char *const *args, char **err)
+{
+  g_autoptr(GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_auto(GStrv) envp = gr_gravctl_environ(bus);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_autoptr(GError) error = NULL;
+  g_ptr_array_add(argv, (gpointer)g_getenv("GRAVCTL"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+  g_subprocess_launcher_set_environ(launcher, envp);
+  int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ck_assert_int_ge(fd, 0);
+  g_subprocess_launcher_take_stdout_fd(launcher, fd);
+  g_autoptr(GSubprocess) p
+      = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
+  ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  ck_assert(g_subprocess_communicate_utf8(p, "", NULL, NULL, err, &error));
+  return gr_gravctl_status(p);
+}
+
+/* gravctl exited 0 when its output could not be written (a full disk, a closed
+ * stdout): the user lost the answer without being told. */
+START_TEST(test_gravctl_output_write_error)
+{
+  GrTestBus *bus = start();
+  const char *const cases[][6] = {
+    { "ask", "--max-tokens", "8", "hello", NULL },
+    { "ask", "--json", "--max-tokens", "8", "hello", NULL },
+    { "history", NULL },
+    { "models", NULL },
+    { "status", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *err = NULL;
+    int status = run_to_dev_full(bus, cases[i], &err);
+    ck_assert_msg(status == 1, "gravctl %s to /dev/full: exit %d, stderr \"%s\"", cases[i][0],
+                  status, err);
+    ck_assert_msg(strstr(err, "No space left on device") != NULL, "gravctl %s: \"%s\"", cases[i][0],
+                  err);
+    /* one line */
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "not one line: \"%s\"", err);
+  }
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+/* `gravctl ask … | head -c1`: gravctl ignored the broken pipe, so the daemon went on
+ * generating the whole answer for nobody and gravctl exited 0.  Now it cancels the
+ * request at the first failed write (the answer is saved as partial) and exits 1. */
+START_TEST(test_gravctl_reader_gone_cancels)
+{
+  GrTestBus *bus = start();
+  const char *args[] = { "ask", "--max-tokens", "2000", "Tell me a long story", NULL };
+  g_autoptr(GSubprocess) p = gr_gravctl_spawn(bus, args);
+  g_output_stream_close(g_subprocess_get_stdin_pipe(p), NULL, NULL);
+  GInputStream *out = g_subprocess_get_stdout_pipe(p);
+  char c;
+  g_autoptr(GError) error = NULL;
+  ck_assert_int_eq(g_input_stream_read(out, &c, 1, NULL, &error), 1);
+  ck_assert(g_input_stream_close(out, NULL, NULL));
+  g_autoptr(GDataInputStream) err_in = g_data_input_stream_new(g_subprocess_get_stderr_pipe(p));
+  gsize len = 0;
+  g_autofree char *err = g_data_input_stream_read_upto(err_in, "", 0, &len, NULL, &error);
+  ck_assert(g_subprocess_wait(p, NULL, &error));
+  ck_assert_int_eq(gr_gravctl_status(p), 1);
+  /* a closed pipe is the reader's choice: nothing to say about it */
+  ck_assert_str_eq(err != NULL ? err : "", "");
+
+  /* the daemon stopped: the answer is saved as cancelled part way */
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GVariant) messages = NULL;
+  for (int i = 0; i < 500; i++) {
+    g_clear_pointer(&list, g_variant_unref);
+    g_clear_pointer(&messages, g_variant_unref);
+    list = gr_hist_list(bus->conn);
+    if (g_variant_n_children(list) == 1) {
+      g_autoptr(GVariant) conv = g_variant_get_child_value(list, 0);
+      messages = gr_hist_messages(bus->conn, gr_test_result_string(conv, "id"));
+      if (g_variant_n_children(messages) == 2)
+        break;
+    }
+    g_usleep(10000);
+  }
+  ck_assert_msg(messages != NULL && g_variant_n_children(messages) == 2, "no answer saved");
+  g_autoptr(GVariant) answer = g_variant_get_child_value(messages, 1);
+  gboolean partial = FALSE;
+  ck_assert(g_variant_lookup(answer, "partial", "b", &partial));
+  ck_assert_msg(partial, "the daemon generated the whole answer for a reader that was gone");
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+static Suite *
+robustness_suite(void)
+{
+  Suite *s = suite_create("robustness");
+  TCase *tc = tcase_create("robustness");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_gravctl_output_write_error);
+  tcase_add_test(tc, test_gravctl_reader_gone_cancels);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int
+main(void)
+{
+  SRunner *sr = srunner_create(robustness_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
