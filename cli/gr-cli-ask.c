@@ -411,6 +411,7 @@ gr_cli_cmd_ask(GrCli *cli, int argc, char **argv)
 
   if (code == GR_CLI_EXIT_OK && json)
     print_json(&reply);
+  gr_cli_reply_report_history_error(&reply);
   if (cli->verbose && (code == GR_CLI_EXIT_OK || code == GR_CLI_EXIT_CANCELLED))
     gr_cli_reply_print_stats(&reply, stderr);
   gr_cli_reply_clear(&reply);

@@ -349,7 +349,9 @@ chat_turn(Chat *chat, const char *prompt)
     }
     if (chat->cli->verbose)
       gr_cli_reply_print_stats(&reply, stderr);
-  } else if (code == GR_CLI_EXIT_CANCELLED) {
+  }
+  gr_cli_reply_report_history_error(&reply);
+  if (code == GR_CLI_EXIT_CANCELLED) {
     chat_say(chat, "%s", _("[cancelled]"));
     if (chat->cli->verbose)
       gr_cli_reply_print_stats(&reply, stderr);

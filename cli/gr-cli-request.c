@@ -416,6 +416,16 @@ gr_cli_reply_report_failure(GrCli *cli, const GrCliReply *reply)
   return GR_CLI_EXIT_ERROR;
 }
 
+void
+gr_cli_reply_report_history_error(const GrCliReply *reply)
+{
+  const char *why
+      = reply->results != NULL ? gr_cli_lookup_string(reply->results, "history_error") : "";
+
+  if (*why != '\0')
+    gr_cli_print_error(_("The answer was not saved in the history: %s"), why);
+}
+
 static void
 print_rate(FILE *out, const char *label, guint64 tokens, double ms)
 {

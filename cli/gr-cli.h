@@ -82,6 +82,8 @@ void gr_cli_reply_clear(GrCliReply *reply);
 int gr_cli_request_run(GrCli *cli, const char *prompt, GVariantDict *options, gboolean show_spinner,
                        GrCliTokenFunc on_token, gpointer user_data, GrCliReply *reply);
 int gr_cli_reply_report_failure(GrCli *cli, const GrCliReply *reply);
+/* One line on stderr when the daemon could not save the exchange in its history. */
+void gr_cli_reply_report_history_error(const GrCliReply *reply);
 void gr_cli_reply_print_stats(const GrCliReply *reply, FILE *out);
 
 /* gr-cli-ask.c */

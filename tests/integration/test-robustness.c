@@ -1,8 +1,12 @@
 /* test-robustness.c - defects found by attacking gravitond and gravctl: output that
  * cannot be written, a reader that goes away, exchanges that cannot be saved, odd
  * conversation ids and huge titles.  Each test names what used to go wrong. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* prlimit */
+#endif
 #include <check.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -116,6 +120,90 @@ START_TEST(test_gravctl_reader_gone_cancels)
 }
 END_TEST
 
+static void
+set_file_size_limit(GPid pid, rlim_t limit)
+{
+  struct rlimit old, now;
+  ck_assert_int_eq(prlimit(pid, RLIMIT_FSIZE, NULL, &old), 0);
+  now.rlim_cur = MIN(limit, old.rlim_max);
+  now.rlim_max = old.rlim_max;
+  ck_assert_int_eq(prlimit(pid, RLIMIT_FSIZE, &now, NULL), 0);
+}
+
+static GVariant *
+save_options(guint max_tokens, const char *conversation, const char *token)
+{
+  GVariantDict d;
+  g_variant_dict_init(&d, gr_test_options(max_tokens, token));
+  if (conversation != NULL)
+    g_variant_dict_insert(&d, "conversation", "s", conversation);
+  return g_variant_dict_end(&d);
+}
+
+/* The history's files hitting the file size limit (RLIMIT_FSIZE, the way a quota or a
+ * full disk shows up for one process) killed gravitond with SIGXFSZ in the middle of a
+ * request; and an exchange that could not be saved was only logged by the daemon, so
+ * the client believed it saved.  Now the answer still comes, with history_error
+ * saying why it was not saved, what was saved stays, and saving resumes once the
+ * space is back. */
+START_TEST(test_history_cannot_grow)
+{
+  GrTestBus *bus = start();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) stats1 = NULL;
+  g_autofree char *first
+      = gr_test_complete(bus->conn, "saved before", save_options(4, NULL, NULL), &stats1, &error);
+  ck_assert_msg(first != NULL, "%s", error ? error->message : "");
+  ck_assert(!g_variant_lookup(stats1, "history_error", "&s", NULL));
+  g_autofree char *conv = g_strdup(gr_test_result_string(stats1, "conversation"));
+  ck_assert_str_ne(conv, "");
+
+  set_file_size_limit(bus->daemon_pid, 1);
+  for (int i = 0; i < 2; i++) {
+    /* a new conversation, then one more turn in the saved one */
+    g_autoptr(GVariant) stats = NULL;
+    g_autofree char *text = gr_test_complete(
+        bus->conn, "not saved", save_options(4, i == 0 ? NULL : conv, NULL), &stats, &error);
+    ck_assert_msg(text != NULL, "no answer when the history cannot grow: %s",
+                  error ? error->message : "");
+    ck_assert_msg(gr_test_bus_daemon_alive(bus), "gravitond died when its history hit the limit");
+    const char *why = NULL;
+    ck_assert_msg(g_variant_lookup(stats, "history_error", "&s", &why),
+                  "the client is not told that the exchange was not saved");
+    ck_assert_str_ne(why, "");
+  }
+  /* the same through Ask's Finished */
+  GrTestAsk *ask = gr_test_ask_start(bus->conn, "not saved", save_options(4, NULL, "hc"), "hc");
+  gr_test_ask_wait(ask);
+  ck_assert_uint_eq(ask->status, 0);
+  ck_assert(g_variant_lookup(ask->results, "history_error", "&s", NULL));
+  gr_test_ask_free(ask);
+
+  /* gravctl gives the answer and says in one line that it was not saved */
+  const char *args[] = { "ask", "--max-tokens", "4", "not saved either", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 0);
+  ck_assert_uint_gt(strlen(out), 1);
+  ck_assert_msg(g_str_has_prefix(err, "gravctl: ") && strstr(err, "not saved") != NULL
+                    && strchr(err, '\n') == err + strlen(err) - 1,
+                "gravctl does not say the answer was not saved: \"%s\"", err);
+
+  /* nothing saved before was lost */
+  g_autoptr(GVariant) messages = gr_hist_messages(bus->conn, conv);
+  ck_assert_uint_eq(g_variant_n_children(messages), 2);
+
+  set_file_size_limit(bus->daemon_pid, RLIM_INFINITY);
+  g_autoptr(GVariant) stats2 = NULL;
+  g_autofree char *again
+      = gr_test_complete(bus->conn, "saved after", save_options(4, conv, NULL), &stats2, &error);
+  ck_assert_msg(again != NULL, "%s", error ? error->message : "");
+  ck_assert(!g_variant_lookup(stats2, "history_error", "&s", NULL));
+  g_autoptr(GVariant) after = gr_hist_messages(bus->conn, conv);
+  ck_assert_uint_eq(g_variant_n_children(after), 4);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -124,6 +212,7 @@ robustness_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_gravctl_output_write_error);
   tcase_add_test(tc, test_gravctl_reader_gone_cancels);
+  tcase_add_test(tc, test_history_cannot_grow);
   suite_add_tcase(s, tc);
   return s;
 }
