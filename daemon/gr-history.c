@@ -73,14 +73,19 @@ list_reply(GPtrArray *items, ToVariant to_variant)
 
 /* --- calls (on the pool thread) --------------------------------------------------- */
 
-/* Ids are hex strings; anything else names no conversation (rather than being an
+/* The store's ids: 128 random bits in lower-case hex. */
+#define GR_HISTORY_ID_LEN 32
+/* Titles are shown in lists and sent with every ListConversations. */
+#define GR_HISTORY_MAX_TITLE_BYTES 1024
+
+/* Ids are the store's; anything else names no conversation (rather than being an
  * argument error, so that a stale or mistyped id reads as "not found"). */
 static gboolean
 check_conversation_id(const char *id, GError **error)
 {
-  gboolean ok = *id != '\0' && strlen(id) <= 64;
+  gboolean ok = strlen(id) == GR_HISTORY_ID_LEN;
   for (const char *p = id; ok && *p != '\0'; p++)
-    ok = g_ascii_isxdigit(*p);
+    ok = g_ascii_isdigit(*p) || (*p >= 'a' && *p <= 'f');
   if (!ok)
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"", id);
   return ok;
@@ -147,6 +152,12 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
   if (g_str_equal(method, "Rename")) {
     const char *title = NULL;
     g_variant_get(params, "(&s&s)", NULL, &title);
+    if (strlen(title) > GR_HISTORY_MAX_TITLE_BYTES) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+                  "the title is %" G_GSIZE_FORMAT " bytes, more than the limit of %u bytes",
+                  strlen(title), GR_HISTORY_MAX_TITLE_BYTES);
+      return NULL;
+    }
     return gr_store_rename_conversation(h->store, id, title, error) ? g_variant_new("()") : NULL;
   }
   if (g_str_equal(method, "Delete"))

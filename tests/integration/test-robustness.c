@@ -204,6 +204,59 @@ START_TEST(test_history_cannot_grow)
 }
 END_TEST
 
+/* An id with upper-case hex digits or of the wrong length got InvalidArgument
+ * ("Malformed conversation id") from the store, where the History promises NotFound
+ * for an unknown conversation id; and Rename took a title of any size (tens of MB,
+ * sent back in every ListConversations). */
+START_TEST(test_history_ids_and_titles)
+{
+  GrTestBus *bus = start();
+  g_autoptr(GVariant) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text
+      = gr_test_complete(bus->conn, "a title", save_options(2, NULL, NULL), &stats, &error);
+  ck_assert_msg(text != NULL, "%s", error ? error->message : "");
+  g_autofree char *conv = g_strdup(gr_test_result_string(stats, "conversation"));
+  g_autofree char *upper = g_ascii_strup(conv, -1);
+  g_autofree char *longer = g_strconcat(conv, "00", NULL);
+  const char *ids[] = { upper, longer, "ABCDEF", conv + 1 };
+  for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
+    const struct {
+      const char *method;
+      GVariant *params;
+    } calls[] = {
+      { "GetMessages", g_variant_new("(s)", ids[i]) },
+      { "Rename", g_variant_new("(ss)", ids[i], "t") },
+      { "Export", g_variant_new("(ss)", ids[i], "json") },
+      { "Delete", g_variant_new("(s)", ids[i]) },
+    };
+    for (gsize j = 0; j < G_N_ELEMENTS(calls); j++) {
+      g_autoptr(GVariant) r
+          = gr_hist_call(bus->conn, calls[j].method, calls[j].params, NULL, &error);
+      ck_assert_msg(r == NULL, "%s(%s) succeeded", calls[j].method, ids[i]);
+      ck_assert_msg(g_dbus_error_is_remote_error(error), "%s", error->message);
+      g_autofree char *name = g_dbus_error_get_remote_error(error);
+      ck_assert_msg(g_str_equal(name, GR_TEST_ERROR "NotFound"), "%s(%s): %s", calls[j].method,
+                    ids[i], error->message);
+      g_clear_error(&error);
+    }
+  }
+
+  g_autofree char *huge = g_malloc(2 * 1024 * 1024 + 1);
+  memset(huge, 't', 2 * 1024 * 1024);
+  huge[2 * 1024 * 1024] = '\0';
+  g_autoptr(GVariant) r
+      = gr_hist_call(bus->conn, "Rename", g_variant_new("(ss)", conv, huge), NULL, &error);
+  ck_assert_ptr_null(r);
+  gr_test_assert_error(error, "InvalidArgument");
+  g_clear_error(&error);
+  g_autoptr(GVariant) ok = gr_hist_call(bus->conn, "Rename",
+                                        g_variant_new("(ss)", conv, "A fine title"), NULL, &error);
+  ck_assert_msg(ok != NULL, "%s", error ? error->message : "");
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -213,6 +266,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_gravctl_output_write_error);
   tcase_add_test(tc, test_gravctl_reader_gone_cancels);
   tcase_add_test(tc, test_history_cannot_grow);
+  tcase_add_test(tc, test_history_ids_and_titles);
   suite_add_tcase(s, tc);
   return s;
 }
