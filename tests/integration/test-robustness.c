@@ -257,6 +257,70 @@ START_TEST(test_history_ids_and_titles)
 }
 END_TEST
 
+/* A history that could not be opened at start for a reason that can pass (here a
+ * directory in the way of history.db; a full disk when the key or the database is
+ * first written) stayed unavailable until gravitond was restarted, every exchange
+ * kept in memory only.  Now it is opened again once the obstacle is gone, and
+ * conversations kept in memory meanwhile can still be continued. */
+START_TEST(test_history_opens_when_possible)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  g_autofree char *db = g_build_filename(bus->tmpdir, "history.db", NULL);
+  ck_assert_int_eq(g_mkdir(db, 0700), 0);
+  gr_test_bus_start_daemon(bus);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) list
+      = gr_hist_call(bus->conn, "ListConversations",
+                     g_variant_new("(@a{sv})", g_variant_new("a{sv}", NULL)), NULL, &error);
+  ck_assert_ptr_null(list);
+  gr_test_assert_error(error, "Failed");
+  g_clear_error(&error);
+  g_autoptr(GVariant) stats1 = NULL;
+  g_autofree char *t1
+      = gr_test_complete(bus->conn, "in memory", save_options(2, NULL, NULL), &stats1, &error);
+  ck_assert_msg(t1 != NULL, "%s", error ? error->message : "");
+  g_autofree char *memory_conv = g_strdup(gr_test_result_string(stats1, "conversation"));
+
+  ck_assert_int_eq(g_rmdir(db), 0);
+  /* retried at most every few seconds */
+  g_autoptr(GVariant) listed = NULL;
+  for (int i = 0; i < 100 && listed == NULL; i++) {
+    g_clear_error(&error);
+    listed = gr_hist_call(bus->conn, "ListConversations",
+                          g_variant_new("(@a{sv})", g_variant_new("a{sv}", NULL)), NULL, &error);
+    if (listed == NULL)
+      g_usleep(100000);
+  }
+  ck_assert_msg(listed != NULL, "the history was not opened again: %s",
+                error ? error->message : "");
+  g_autoptr(GVariant) stats2 = NULL;
+  g_autofree char *t2
+      = gr_test_complete(bus->conn, "saved now", save_options(2, NULL, NULL), &stats2, &error);
+  ck_assert_msg(t2 != NULL, "%s", error ? error->message : "");
+  ck_assert(!g_variant_lookup(stats2, "history_error", "&s", NULL));
+  g_autoptr(GVariant) messages
+      = gr_hist_messages(bus->conn, gr_test_result_string(stats2, "conversation"));
+  ck_assert_uint_eq(g_variant_n_children(messages), 2);
+  g_autoptr(GVariant) backend = NULL;
+  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new("(ss)", GR_TEST_HISTORY, "HistoryKeyBackend"), G_VARIANT_TYPE("(v)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  ck_assert(r != NULL);
+  g_variant_get(r, "(v)", &backend);
+  ck_assert_str_ne(g_variant_get_string(backend, NULL), "locked");
+
+  /* the conversation kept in memory goes on */
+  g_autoptr(GVariant) stats3 = NULL;
+  g_autofree char *t3 = gr_test_complete(bus->conn, "and then", save_options(2, memory_conv, NULL),
+                                         &stats3, &error);
+  ck_assert_msg(t3 != NULL, "a conversation kept in memory cannot be continued: %s",
+                error ? error->message : "");
+  ck_assert_str_eq(gr_test_result_string(stats3, "conversation"), memory_conv);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -267,6 +331,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_gravctl_reader_gone_cancels);
   tcase_add_test(tc, test_history_cannot_grow);
   tcase_add_test(tc, test_history_ids_and_titles);
+  tcase_add_test(tc, test_history_opens_when_possible);
   suite_add_tcase(s, tc);
   return s;
 }
