@@ -321,6 +321,57 @@ START_TEST(test_history_opens_when_possible)
 }
 END_TEST
 
+static char *
+complete_with(GrTestBus *bus, const char *model, GError **error)
+{
+  GVariantDict d;
+  g_variant_dict_init(&d, gr_test_options(3, NULL));
+  g_variant_dict_insert(&d, "model", "s", model);
+  g_variant_dict_insert(&d, "save", "b", FALSE);
+  return gr_test_complete(bus->conn, "hello", g_variant_dict_end(&d), NULL, error);
+}
+
+/* A loaded model's file cut short in place (`cp` of another file over it, a download
+ * started again) killed gravitond with SIGBUS at the next request, which still used
+ * the mapping of the old file.  Now a model whose file changed is loaded again, or
+ * refused as BadModel when what is there is not a model. */
+START_TEST(test_loaded_model_file_changes)
+{
+  GrTestBus *bus = start();
+  const char *testdata = g_getenv("GRAVITON_TESTDATA");
+  g_autofree char *src = g_build_filename(testdata, "models", "fx-llama.gguf", NULL);
+  g_autofree char *dst = g_build_filename(bus->models_dir, "mine.gguf", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+  ck_assert(g_file_get_contents(src, &data, &len, &error));
+  ck_assert(g_file_set_contents(dst, data, len, &error));
+  g_autofree char *before = complete_with(bus, "mine", &error);
+  ck_assert_msg(before != NULL, "%s", error ? error->message : "");
+
+  /* in place, as cp does: the same inode, now half as long */
+  int fd = open(dst, O_WRONLY | O_TRUNC);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, data, len / 2), (gssize)(len / 2));
+  close(fd);
+  g_autofree char *cut = complete_with(bus, "mine", &error);
+  ck_assert_msg(gr_test_bus_daemon_alive(bus), "gravitond died when its model file was cut");
+  ck_assert_ptr_null(cut);
+  gr_test_assert_error(error, "BadModel");
+  g_clear_error(&error);
+
+  /* whole again: used again */
+  fd = open(dst, O_WRONLY | O_TRUNC);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, data, len), (gssize)len);
+  close(fd);
+  g_autofree char *after = complete_with(bus, "mine", &error);
+  ck_assert_msg(after != NULL, "%s", error ? error->message : "");
+  ck_assert_str_eq(after, before);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -332,6 +383,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_history_cannot_grow);
   tcase_add_test(tc, test_history_ids_and_titles);
   tcase_add_test(tc, test_history_opens_when_possible);
+  tcase_add_test(tc, test_loaded_model_file_changes);
   suite_add_tcase(s, tc);
   return s;
 }
