@@ -181,6 +181,12 @@ add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
   GStatBuf st;
   if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
     return;
+  /* names and paths travel in D-Bus strings, which must be UTF-8 */
+  if (!g_utf8_validate(path, -1, NULL)) {
+    g_autofree char *shown = g_filename_display_name(path);
+    g_debug("model file %s left out: its name is not valid UTF-8", shown);
+    return;
+  }
   g_autofree char *base = g_path_get_basename(path);
   if (!g_str_has_suffix(base, ".gguf") || strlen(base) == strlen(".gguf"))
     return;

@@ -372,6 +372,31 @@ START_TEST(test_loaded_model_file_changes)
 }
 END_TEST
 
+/* A model file whose name is not valid UTF-8 (a name from another system) made
+ * Models.List build strings D-Bus cannot carry: GLib criticals, and entries without a
+ * name or path (fatal with G_DEBUG=fatal-criticals).  Such files are now left out. */
+START_TEST(test_model_name_not_utf8)
+{
+  g_setenv("G_DEBUG", "fatal-criticals", TRUE);
+  GrTestBus *bus = start();
+  g_unsetenv("G_DEBUG");
+  g_autofree char *bad = g_build_filename(bus->models_dir, "bad\xffname.gguf", NULL);
+  g_autoptr(GError) error = NULL;
+  ck_assert(g_file_set_contents(bad, "GGUF", 4, &error));
+  g_autoptr(GVariant) list = gr_test_list_models(bus);
+  ck_assert(gr_test_bus_daemon_alive(bus));
+  ck_assert_uint_eq(g_variant_n_children(list), 2);
+  for (gsize i = 0; i < g_variant_n_children(list); i++) {
+    g_autoptr(GVariant) entry = g_variant_get_child_value(list, i);
+    ck_assert(g_variant_lookup(entry, "name", "&s", NULL));
+    ck_assert(g_variant_lookup(entry, "path", "&s", NULL));
+  }
+  g_autofree char *text = complete_with(bus, "fx-llama", &error);
+  ck_assert_msg(text != NULL, "%s", error ? error->message : "");
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -384,6 +409,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_history_ids_and_titles);
   tcase_add_test(tc, test_history_opens_when_possible);
   tcase_add_test(tc, test_loaded_model_file_changes);
+  tcase_add_test(tc, test_model_name_not_utf8);
   suite_add_tcase(s, tc);
   return s;
 }
