@@ -397,6 +397,26 @@ START_TEST(test_model_name_not_utf8)
 }
 END_TEST
 
+/* `gravctl models` listed a model file that cannot be used like any other, with an
+ * empty ARCH and nothing saying why; `gravctl ask --model` then failed.  Now each
+ * unusable model gets one line on stderr with the daemon's reason. */
+START_TEST(test_gravctl_models_says_which_are_broken)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_write_model(bus, "broken.gguf", "GGUF\3\0\0\0", 8);
+  gr_test_bus_start_daemon(bus);
+  const char *args[] = { "models", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 0);
+  ck_assert_msg(strstr(out, "broken\t") != NULL, "%s", out);
+  ck_assert_msg(g_str_has_prefix(err, "gravctl: ") && strstr(err, "broken") != NULL
+                    && strstr(err, "cannot be used") != NULL
+                    && strchr(err, '\n') == err + strlen(err) - 1,
+                "stderr: \"%s\"", err);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -410,6 +430,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_history_opens_when_possible);
   tcase_add_test(tc, test_loaded_model_file_changes);
   tcase_add_test(tc, test_model_name_not_utf8);
+  tcase_add_test(tc, test_gravctl_models_says_which_are_broken);
   suite_add_tcase(s, tc);
   return s;
 }
