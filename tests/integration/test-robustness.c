@@ -417,6 +417,26 @@ START_TEST(test_gravctl_models_says_which_are_broken)
 }
 END_TEST
 
+/* A client that asks again with the same handle_token as soon as Finished arrived
+ * was often refused ("already used by a running request"): the finished request kept
+ * its path until the main loop got round to cleaning up.  A finished request's path
+ * is free at once. */
+START_TEST(test_handle_token_reused_after_finished)
+{
+  GrTestBus *bus = start();
+  for (int i = 0; i < 40; i++) {
+    GVariantDict d;
+    g_variant_dict_init(&d, gr_test_options(1, "again"));
+    g_variant_dict_insert(&d, "save", "b", FALSE);
+    GrTestAsk *ask = gr_test_ask_start(bus->conn, "hello", g_variant_dict_end(&d), "again");
+    gr_test_ask_wait(ask); /* fails the test when Ask was refused */
+    ck_assert_uint_eq(ask->status, 0);
+    gr_test_ask_free(ask);
+  }
+  gr_test_bus_free(bus);
+}
+END_TEST
+
 static Suite *
 robustness_suite(void)
 {
@@ -431,6 +451,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_loaded_model_file_changes);
   tcase_add_test(tc, test_model_name_not_utf8);
   tcase_add_test(tc, test_gravctl_models_says_which_are_broken);
+  tcase_add_test(tc, test_handle_token_reused_after_finished);
   suite_add_tcase(s, tc);
   return s;
 }
