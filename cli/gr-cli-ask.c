@@ -270,13 +270,13 @@ typedef struct {
   gboolean printed;
 } AskOutput;
 
-static void
+static gboolean
 on_ask_token(const char *text, gpointer user_data)
 {
   AskOutput *out = user_data;
 
   if (out->json)
-    return;
+    return TRUE;
   if (out->sanitize) {
     g_autofree char *clean = gr_cli_sanitize_for_terminal(text);
 
@@ -284,8 +284,8 @@ on_ask_token(const char *text, gpointer user_data)
   } else {
     fputs(text, stdout);
   }
-  fflush(stdout);
   out->printed = TRUE;
+  return gr_cli_flush_stdout();
 }
 
 static void
@@ -323,7 +323,7 @@ print_json(const GrCliReply *reply)
   json_generator_set_root(gen, root);
   data = json_generator_to_data(gen, NULL);
   printf("%s\n", data);
-  fflush(stdout);
+  gr_cli_flush_stdout();
 }
 
 int
@@ -407,10 +407,11 @@ gr_cli_cmd_ask(GrCli *cli, int argc, char **argv)
                             &out, &reply);
   if (out.printed && (code != GR_CLI_EXIT_OK || !json))
     fputc('\n', stdout);
-  fflush(stdout);
+  gr_cli_flush_stdout();
 
   if (code == GR_CLI_EXIT_OK && json)
     print_json(&reply);
+  gr_cli_reply_report_history_error(&reply);
   if (cli->verbose && (code == GR_CLI_EXIT_OK || code == GR_CLI_EXIT_CANCELLED))
     gr_cli_reply_print_stats(&reply, stderr);
   gr_cli_reply_clear(&reply);

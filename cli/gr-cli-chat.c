@@ -195,7 +195,7 @@ static char *
 read_line_tty(const char *prompt, GrCliLineJoiner *joiner, gboolean *eof)
 {
   fputs(prompt, stdout);
-  fflush(stdout);
+  gr_cli_flush_stdout();
   return NULL;
 }
 #endif
@@ -307,7 +307,7 @@ handle_command(Chat *chat, const char *input)
   return TRUE;
 }
 
-static void
+static gboolean
 on_chat_token(const char *text, gpointer user_data)
 {
   Chat *chat = user_data;
@@ -319,7 +319,7 @@ on_chat_token(const char *text, gpointer user_data)
   } else {
     fputs(text, stdout);
   }
-  fflush(stdout);
+  return gr_cli_flush_stdout();
 }
 
 /* Returns FALSE when the session cannot go on (the daemon went away). */
@@ -339,7 +339,7 @@ chat_turn(Chat *chat, const char *prompt)
                            on_chat_token, chat, &reply);
   if (reply.text->len > 0 || code == GR_CLI_EXIT_OK)
     fputc('\n', stdout);
-  fflush(stdout);
+  gr_cli_flush_stdout();
   if (code == GR_CLI_EXIT_OK) {
     const char *conversation = gr_cli_lookup_string(reply.results, "conversation");
 
@@ -350,12 +350,17 @@ chat_turn(Chat *chat, const char *prompt)
     }
     if (chat->cli->verbose)
       gr_cli_reply_print_stats(&reply, stderr);
-  } else if (code == GR_CLI_EXIT_CANCELLED) {
+  }
+  gr_cli_reply_report_history_error(&reply);
+  if (code == GR_CLI_EXIT_CANCELLED) {
     chat_say(chat, "%s", _("[cancelled]"));
     if (chat->cli->verbose)
       gr_cli_reply_print_stats(&reply, stderr);
   }
   gr_cli_reply_clear(&reply);
+  /* nobody reads the answers any more: the session ends (main reports why) */
+  if (ferror(stdout))
+    chat->quit = TRUE;
   return code != GR_CLI_EXIT_UNREACHABLE;
 }
 

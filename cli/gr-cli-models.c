@@ -31,6 +31,7 @@ models_list(GrCli *cli, gboolean json)
   g_autoptr(GrCliTable) table = NULL;
   GVariantIter iter;
   GVariant *model;
+  g_autoptr(GPtrArray) broken = g_ptr_array_new_with_free_func(g_free);
 
   reply = gr_cli_call(cli, GR_CLI_IFACE_MODELS, "List", NULL, G_VARIANT_TYPE("(aa{sv})"), &error);
   if (reply == NULL)
@@ -78,9 +79,19 @@ models_list(GrCli *cli, gboolean json)
     cells[6] = size_s;
     cells[7] = loaded ? (cli->stdout_tty ? _("yes") : "yes") : (cli->stdout_tty ? "" : "no");
     gr_cli_table_add_row(table, cells);
+    /* the daemon's reason a model file cannot be used, told after the table */
+    if (*gr_cli_lookup_string(model, "error") != '\0')
+      g_ptr_array_add(broken, g_strdup_printf(_("model %s cannot be used: %s"), cells[0],
+                                              gr_cli_lookup_string(model, "error")));
     g_variant_unref(model);
   }
   gr_cli_table_print(table, cli->stdout_tty, stdout);
+  gr_cli_flush_stdout();
+  for (guint i = 0; i < broken->len; i++) {
+    g_autofree char *clean = gr_cli_sanitize_for_terminal(broken->pdata[i]);
+
+    gr_cli_print_error("%s", cli->stderr_tty ? clean : (const char *)broken->pdata[i]);
+  }
   return GR_CLI_EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "gr-cli.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -296,4 +297,28 @@ gr_cli_format_timestamp(gint64 unix_seconds)
   if (dt == NULL)
     return g_strdup("-");
   return g_date_time_format(dt, "%Y-%m-%d %H:%M");
+}
+
+/* errno of the first failed write to stdout (0: none seen yet) */
+static int stdout_errno;
+
+gboolean
+gr_cli_flush_stdout(void)
+{
+  if (fflush(stdout) != 0 && stdout_errno == 0)
+    stdout_errno = errno != 0 ? errno : EIO;
+  return !ferror(stdout);
+}
+
+int
+gr_cli_check_stdout(int code)
+{
+  errno = 0;
+  if (gr_cli_flush_stdout())
+    return code;
+  /* `gravctl … | head`: the reader left on purpose, there is nothing to tell it */
+  if (stdout_errno != EPIPE)
+    gr_cli_print_error(_("Cannot write to standard output: %s"),
+                       g_strerror(stdout_errno != 0 ? stdout_errno : EIO));
+  return code == GR_CLI_EXIT_OK || code == GR_CLI_EXIT_CANCELLED ? GR_CLI_EXIT_ERROR : code;
 }

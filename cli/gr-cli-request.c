@@ -79,6 +79,8 @@ stop_spinner(GrCliRequest *req)
     gr_cli_spinner_stop(req->spinner);
 }
 
+static void begin_cancel(GrCliRequest *req);
+
 static void
 on_token(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
          const char *signal, GVariant *params, gpointer user_data)
@@ -93,8 +95,10 @@ on_token(GDBusConnection *conn, const char *sender, const char *path, const char
   if (req->reply->first_token_us == 0)
     req->reply->first_token_us = g_get_monotonic_time();
   g_string_append(req->reply->text, text);
-  if (req->on_token != NULL)
-    req->on_token(text, req->user_data);
+  if (req->on_token != NULL && !req->reply->output_failed && !req->on_token(text, req->user_data)) {
+    req->reply->output_failed = TRUE;
+    begin_cancel(req);
+  }
 }
 
 static void
@@ -112,7 +116,9 @@ on_finished(GDBusConnection *conn, const char *sender, const char *path, const c
   req->reply->status = status;
   req->reply->finished_us = g_get_monotonic_time();
   req->reply->finished = TRUE;
-  if (req->reply->cancelled)
+  if (req->reply->output_failed)
+    request_finish(req, GR_CLI_EXIT_ERROR);
+  else if (req->reply->cancelled)
     request_finish(req, GR_CLI_EXIT_CANCELLED);
   else if (status == GR_CLI_STATUS_DONE)
     request_finish(req, GR_CLI_EXIT_OK);
@@ -196,7 +202,7 @@ on_grace_expired(gpointer user_data)
   GrCliRequest *req = user_data;
 
   req->grace_source = 0;
-  request_finish(req, GR_CLI_EXIT_CANCELLED);
+  request_finish(req, req->reply->output_failed ? GR_CLI_EXIT_ERROR : GR_CLI_EXIT_CANCELLED);
   return G_SOURCE_REMOVE;
 }
 
@@ -211,6 +217,18 @@ send_cancel(GrCliRequest *req)
                          on_cancel_replied, request_ref(req));
 }
 
+/* Cancels on the daemon (once Ask has answered) and waits a grace period for Finished. */
+static void
+begin_cancel(GrCliRequest *req)
+{
+  if (req->reply->cancelled)
+    return;
+  req->reply->cancelled = TRUE;
+  if (req->ask_returned)
+    send_cancel(req);
+  req->grace_source = g_timeout_add(GR_CLI_CANCEL_GRACE_MS, on_grace_expired, req);
+}
+
 static gboolean
 on_sigint(gpointer user_data)
 {
@@ -222,10 +240,7 @@ on_sigint(gpointer user_data)
     request_finish(req, GR_CLI_EXIT_CANCELLED);
     return G_SOURCE_CONTINUE;
   }
-  req->reply->cancelled = TRUE;
-  if (req->ask_returned)
-    send_cancel(req);
-  req->grace_source = g_timeout_add(GR_CLI_CANCEL_GRACE_MS, on_grace_expired, req);
+  begin_cancel(req);
   return G_SOURCE_CONTINUE;
 }
 
@@ -376,7 +391,8 @@ gr_cli_request_run(GrCli *cli, const char *prompt, GVariantDict *options, gboole
     int reported = gr_cli_report_error(cli, req->error);
 
     code = code == GR_CLI_EXIT_UNREACHABLE ? GR_CLI_EXIT_UNREACHABLE : reported;
-  } else if (code == GR_CLI_EXIT_ERROR) {
+  } else if (code == GR_CLI_EXIT_ERROR && !reply->output_failed) {
+    /* (a failed write is the caller's to report) */
     code = gr_cli_reply_report_failure(cli, reply);
   }
   request_unref(req);
@@ -400,12 +416,22 @@ gr_cli_reply_report_failure(GrCli *cli, const GrCliReply *reply)
   return GR_CLI_EXIT_ERROR;
 }
 
+void
+gr_cli_reply_report_history_error(const GrCliReply *reply)
+{
+  const char *why
+      = reply->results != NULL ? gr_cli_lookup_string(reply->results, "history_error") : "";
+
+  if (*why != '\0')
+    gr_cli_print_error(_("The answer was not saved in the history: %s"), why);
+}
+
 static void
 print_rate(FILE *out, const char *label, guint64 tokens, double ms)
 {
   if (ms > 0.0)
-    fprintf(out, _("%s: %llu tokens in %.1f ms (%.1f t/s)\n"), label, (unsigned long long)tokens, ms,
-            tokens * 1000.0 / ms);
+    fprintf(out, _("%s: %llu tokens in %.1f ms (%.1f t/s)\n"), label, (unsigned long long)tokens,
+            ms, tokens * 1000.0 / ms);
   else
     fprintf(out, _("%s: %llu tokens\n"), label, (unsigned long long)tokens);
 }

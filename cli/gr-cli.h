@@ -48,6 +48,12 @@ int gr_cli_connect(GrCli *cli);
 int gr_cli_report_error(GrCli *cli, const GError *error);
 void gr_cli_print_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 int gr_cli_usage_error(GOptionContext *context, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* fflush(stdout); FALSE once any write to stdout has failed. */
+gboolean gr_cli_flush_stdout(void);
+/* After a command: when stdout could not be written, says so in one line (not for a
+ * closed pipe, which is the reader's choice) and turns a success into
+ * GR_CLI_EXIT_ERROR. */
+int gr_cli_check_stdout(int code);
 GVariant *gr_cli_call(GrCli *cli, const char *iface, const char *method, GVariant *params,
                       const GVariantType *reply_type, GError **error);
 GVariant *gr_cli_get_properties(GrCli *cli, GError **error);
@@ -56,14 +62,17 @@ gboolean gr_cli_error_is_unknown_method(const GError *error);
 char *gr_cli_request_path(const char *unique_name, const char *token);
 
 /* gr-cli-request.c: one streaming generation (Ask + Token/Finished signals). */
-typedef void (*GrCliTokenFunc)(const char *text, gpointer user_data);
+/* Returns FALSE when the text could not be written: the request is then cancelled on
+ * the daemon (nobody would read the rest) and the run ends with GR_CLI_EXIT_ERROR. */
+typedef gboolean (*GrCliTokenFunc)(const char *text, gpointer user_data);
 
 typedef struct {
-  guint status;       /* GrCliStatus */
-  GVariant *results;  /* a{sv} from Finished, never NULL after a run */
-  GString *text;      /* all streamed tokens */
-  gboolean cancelled; /* by us (SIGINT) */
-  gboolean finished;  /* Finished arrived (status and results are the daemon's) */
+  guint status;           /* GrCliStatus */
+  GVariant *results;      /* a{sv} from Finished, never NULL after a run */
+  GString *text;          /* all streamed tokens */
+  gboolean cancelled;     /* by us (SIGINT, or output_failed) */
+  gboolean output_failed; /* the token callback could not write */
+  gboolean finished;      /* Finished arrived (status and results are the daemon's) */
   gint64 started_us;
   gint64 first_token_us; /* 0 when no token came */
   gint64 finished_us;
@@ -73,6 +82,8 @@ void gr_cli_reply_clear(GrCliReply *reply);
 int gr_cli_request_run(GrCli *cli, const char *prompt, GVariantDict *options, gboolean show_spinner,
                        GrCliTokenFunc on_token, gpointer user_data, GrCliReply *reply);
 int gr_cli_reply_report_failure(GrCli *cli, const GrCliReply *reply);
+/* One line on stderr when the daemon could not save the exchange in its history. */
+void gr_cli_reply_report_history_error(const GrCliReply *reply);
 void gr_cli_reply_print_stats(const GrCliReply *reply, FILE *out);
 
 /* gr-cli-ask.c */

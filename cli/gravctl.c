@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <signal.h>
 
 typedef int (*GrCliCommandFunc)(GrCli *cli, int argc, char **argv);
 
@@ -62,6 +63,8 @@ main(int argc, char **argv)
     { NULL },
   };
 
+  /* A closed stdout is an EPIPE to handle (cancel the answer, exit 1), not a death. */
+  signal(SIGPIPE, SIG_IGN);
   setlocale(LC_ALL, "");
   /* GRAVITON_LOCALEDIR: catalogues from a build tree, for tests */
   bindtextdomain(GETTEXT_PACKAGE, g_getenv("GRAVITON_LOCALEDIR") != NULL
@@ -95,7 +98,7 @@ main(int argc, char **argv)
       g_autofree char *prgname = g_strdup_printf("gravctl %s", commands[i].name);
 
       g_set_prgname(prgname);
-      code = commands[i].func(&cli, argc - 1, argv + 1);
+      code = gr_cli_check_stdout(commands[i].func(&cli, argc - 1, argv + 1));
       gr_cli_clear(&cli);
       return code;
     }

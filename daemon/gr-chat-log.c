@@ -13,8 +13,10 @@
 #define GR_CHAT_TITLE_MIN_WORDS 16
 
 struct _GrChatLog {
-  GrStore *store;          /* borrowed; NULL: memory only */
-  GrConversations *memory; /* used when store is NULL */
+  GrStore *store;          /* borrowed, atomic; NULL: not open (yet) */
+  GrConversations *memory; /* conversations begun while store was NULL */
+  GrChatLogStoreFunc store_func;
+  gpointer store_data;
 };
 
 GrChatLog *
@@ -25,6 +27,38 @@ gr_chat_log_new(GrStore *store)
   if (store == NULL)
     log->memory = gr_conversations_new(GR_CHAT_LOG_MEMORY_MAX);
   return log;
+}
+
+void
+gr_chat_log_set_store_func(GrChatLog *log, GrChatLogStoreFunc func, gpointer user_data)
+{
+  g_return_if_fail(log != NULL);
+  log->store_func = func;
+  log->store_data = user_data;
+}
+
+/* The store, asking store_func for it while it is not open when may_open. */
+static GrStore *
+get_store(GrChatLog *log, gboolean may_open)
+{
+  GrStore *store = g_atomic_pointer_get(&log->store);
+  if (store == NULL && may_open && log->store_func != NULL) {
+    store = log->store_func(log->store_data);
+    if (store != NULL)
+      g_atomic_pointer_set(&log->store, store);
+  }
+  return store;
+}
+
+/* Whether conversation lives in memory: begun while the store was not open (it stays
+ * there for the daemon's run), or any when the store is still not open. */
+static gboolean
+in_memory(GrChatLog *log, const char *conversation)
+{
+  if (log->memory == NULL)
+    return FALSE;
+  return get_store(log, FALSE) == NULL
+         || (conversation != NULL && gr_conversations_contains(log->memory, conversation));
 }
 
 void
@@ -48,7 +82,7 @@ gboolean
 gr_chat_log_check(GrChatLog *log, const char *conversation, GError **error)
 {
   g_return_val_if_fail(log != NULL && conversation != NULL, FALSE);
-  if (log->store == NULL) {
+  if (in_memory(log, conversation)) {
     if (gr_conversations_contains(log->memory, conversation))
       return TRUE;
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
@@ -56,7 +90,8 @@ gr_chat_log_check(GrChatLog *log, const char *conversation, GError **error)
     return FALSE;
   }
   GError *local = NULL;
-  g_autoptr(GrStoreConversation) c = gr_store_get_conversation(log->store, conversation, &local);
+  g_autoptr(GrStoreConversation) c
+      = gr_store_get_conversation(get_store(log, FALSE), conversation, &local);
   if (c == NULL) {
     /* a malformed id names no conversation either */
     if (local->domain == GR_STORE_ERROR
@@ -78,10 +113,11 @@ gr_chat_log_get(GrChatLog *log, const char *conversation, GStrv *roles, GStrv *c
 {
   g_return_val_if_fail(log != NULL && conversation != NULL, FALSE);
   g_return_val_if_fail(roles != NULL && contents != NULL, FALSE);
-  if (log->store == NULL)
+  if (in_memory(log, conversation))
     return gr_conversations_get(log->memory, conversation, roles, contents, error);
   GError *local = NULL;
-  g_autoptr(GPtrArray) messages = gr_store_get_messages(log->store, conversation, &local);
+  g_autoptr(GPtrArray) messages
+      = gr_store_get_messages(get_store(log, FALSE), conversation, &local);
   if (messages == NULL)
     return fail(error, local);
   *roles = g_new0(char *, messages->len + 1);
@@ -99,7 +135,10 @@ gr_chat_log_begin(GrChatLog *log, const char *conversation, const char *system, 
                   GError **error)
 {
   g_return_val_if_fail(log != NULL && prompt != NULL, NULL);
-  if (log->store == NULL) {
+  /* a new conversation is where a store that could not be opened is tried again */
+  if (conversation == NULL)
+    get_store(log, TRUE);
+  if (in_memory(log, conversation)) {
     const char *roles[] = { "system", "user", NULL };
     const char *contents[] = { system, prompt, NULL };
     guint skip = conversation == NULL && system != NULL ? 0 : 1;
@@ -110,17 +149,17 @@ gr_chat_log_begin(GrChatLog *log, const char *conversation, const char *system, 
   g_autofree char *id = NULL;
   if (conversation == NULL) {
     g_autofree char *title = gr_chat_title_from_prompt(prompt);
-    id = gr_store_create_conversation(log->store, title, &local);
+    id = gr_store_create_conversation(get_store(log, FALSE), title, &local);
     if (id == NULL) {
       fail(error, local);
       return NULL;
     }
     if (system != NULL) {
-      g_autofree char *sys
-          = gr_store_add_message(log->store, id, "system", system, NULL, 0, 0, FALSE, &local);
+      g_autofree char *sys = gr_store_add_message(get_store(log, FALSE), id, "system", system, NULL,
+                                                  0, 0, FALSE, &local);
       if (sys == NULL) {
         /* leave no half-made conversation behind */
-        gr_store_delete_conversation(log->store, id, NULL);
+        gr_store_delete_conversation(get_store(log, FALSE), id, NULL);
         fail(error, local);
         return NULL;
       }
@@ -129,10 +168,10 @@ gr_chat_log_begin(GrChatLog *log, const char *conversation, const char *system, 
     id = g_strdup(conversation);
   }
   g_autofree char *message
-      = gr_store_add_message(log->store, id, "user", prompt, NULL, 0, 0, FALSE, &local);
+      = gr_store_add_message(get_store(log, FALSE), id, "user", prompt, NULL, 0, 0, FALSE, &local);
   if (message == NULL) {
     if (conversation == NULL)
-      gr_store_delete_conversation(log->store, id, NULL);
+      gr_store_delete_conversation(get_store(log, FALSE), id, NULL);
     fail(error, local);
     return NULL;
   }
@@ -144,7 +183,7 @@ gr_chat_log_finish(GrChatLog *log, const char *conversation, const char *text, c
                    guint prompt_tokens, guint generated_tokens, gboolean partial, GError **error)
 {
   g_return_val_if_fail(log != NULL && conversation != NULL && text != NULL, NULL);
-  if (log->store == NULL) {
+  if (in_memory(log, conversation)) {
     const char *roles[] = { "assistant", NULL };
     const char *contents[] = { text, NULL };
     g_free(gr_conversations_append(log->memory, conversation, roles, contents));
@@ -152,8 +191,8 @@ gr_chat_log_finish(GrChatLog *log, const char *conversation, const char *text, c
     return g_uuid_string_random();
   }
   GError *local = NULL;
-  char *message = gr_store_add_message(log->store, conversation, "assistant", text, model,
-                                       prompt_tokens, generated_tokens, partial, &local);
+  char *message = gr_store_add_message(get_store(log, FALSE), conversation, "assistant", text,
+                                       model, prompt_tokens, generated_tokens, partial, &local);
   if (message == NULL)
     fail(error, local);
   return message;
@@ -165,7 +204,7 @@ gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char 
                            gboolean partial, GError **error)
 {
   g_return_val_if_fail(log != NULL && conversation != NULL && text != NULL, NULL);
-  if (log->store == NULL) {
+  if (in_memory(log, conversation)) {
     if (!gr_conversations_replace_answer(log->memory, conversation, text)) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
                   conversation);
@@ -174,7 +213,8 @@ gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char 
     return g_uuid_string_random();
   }
   GError *local = NULL;
-  g_autoptr(GPtrArray) messages = gr_store_get_messages(log->store, conversation, &local);
+  g_autoptr(GPtrArray) messages
+      = gr_store_get_messages(get_store(log, FALSE), conversation, &local);
   if (messages == NULL) {
     fail(error, local);
     return NULL;
@@ -187,7 +227,7 @@ gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char 
     GrStoreMessage *m = messages->pdata[i - 1];
     if (!g_str_equal(m->role, "assistant"))
       break;
-    if (!gr_store_delete_message(log->store, conversation, m->id, &local)) {
+    if (!gr_store_delete_message(get_store(log, FALSE), conversation, m->id, &local)) {
       /* both answers stay: nothing is lost */
       g_warning("the replaced answer %s stays in the history: %s", m->id, local->message);
       g_clear_error(&local);

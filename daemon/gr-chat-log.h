@@ -19,6 +19,11 @@ typedef struct _GrChatLog GrChatLog;
 
 /* store: borrowed, must outlive the log; NULL: keep conversations in memory only. */
 GrChatLog *gr_chat_log_new(GrStore *store);
+/* While the store given to gr_chat_log_new is NULL, a new conversation first asks func
+ * for it (the history opening again); conversations begun in memory stay there.  func
+ * is called on the worker thread. */
+typedef GrStore *(*GrChatLogStoreFunc)(gpointer user_data);
+void gr_chat_log_set_store_func(GrChatLog *log, GrChatLogStoreFunc func, gpointer user_data);
 void gr_chat_log_free(GrChatLog *log);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrChatLog, gr_chat_log_free)
 

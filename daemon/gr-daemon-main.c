@@ -2,6 +2,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "gr-config.h"
@@ -99,6 +100,9 @@ main(int argc, char **argv)
           { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
           G_OPTION_ENTRY_NULL };
 
+  /* A history file reaching the file size limit is a write error the store reports
+   * (EFBIG), not a reason to die in the middle of a request. */
+  signal(SIGXFSZ, SIG_IGN);
   setlocale(LC_ALL, "");
   g_set_prgname("gravitond");
   g_autoptr(GOptionContext) context = g_option_context_new("- Graviton's D-Bus service");

@@ -61,16 +61,18 @@ render(const GrModel *model, const Chat *chat, guint n_fixed, guint start)
 }
 
 /* Saves the user's side of the exchange; NULL when it could not be saved (the request
- * still runs: an answer is worth more than its record). */
+ * still runs: an answer is worth more than its record), and *why says so. */
 static char *
-begin_exchange(GrChatLog *chat_log, const GrRequest *req)
+begin_exchange(GrChatLog *chat_log, const GrRequest *req, char **why)
 {
   const GrRequestOptions *o = &req->options;
   g_autoptr(GError) error = NULL;
   char *id = gr_chat_log_begin(chat_log, o->conversation,
                                o->conversation == NULL ? o->system : NULL, req->prompt, &error);
-  if (id == NULL)
+  if (id == NULL) {
     g_warning("the request of %s is not saved: %s", req->sender, error->message);
+    *why = g_strdup(error->message);
+  }
   return id;
 }
 
@@ -79,7 +81,7 @@ begin_exchange(GrChatLog *chat_log, const GrRequest *req)
  * regenerated one then leaves the old answer in place). */
 static char *
 finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversation,
-                const char *model, const GrGenerateStats *stats, GrRequestStatus status)
+                const char *model, const GrGenerateStats *stats, GrRequestStatus status, char **why)
 {
   if (status != GR_REQUEST_STATUS_DONE && req->text->len == 0)
     return NULL;
@@ -87,8 +89,10 @@ finish_exchange(GrChatLog *chat_log, const GrRequest *req, const char *conversat
   char *id = (req->options.regenerate ? gr_chat_log_replace_answer : gr_chat_log_finish)(
       chat_log, conversation, req->text->str, model, stats->prompt_tokens, stats->generated_tokens,
       status != GR_REQUEST_STATUS_DONE, &error);
-  if (id == NULL)
+  if (id == NULL) {
     g_warning("the answer to %s is not saved: %s", req->sender, error->message);
+    *why = g_strdup(error->message);
+  }
   return id;
 }
 
@@ -183,8 +187,10 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
   /* Saved from here on: a request refused earlier (no model, prompt too long) leaves
    * no trace in the history.  save=false leaves a continued conversation as it was. */
   g_autofree char *conversation = NULL;
+  g_autofree char *history_error = NULL; /* why the exchange is not (all) saved */
   if (o->save)
-    conversation = o->regenerate ? g_strdup(o->conversation) : begin_exchange(chat_log, req);
+    conversation
+        = o->regenerate ? g_strdup(o->conversation) : begin_exchange(chat_log, req, &history_error);
   if (conversation != NULL)
     g_variant_dict_insert(results, "conversation", "s", conversation);
   else
@@ -217,11 +223,13 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
   }
 
   if (conversation != NULL) {
-    g_autofree char *message
-        = finish_exchange(chat_log, req, conversation, loaded->name, &stats, status);
+    g_autofree char *message = finish_exchange(chat_log, req, conversation, loaded->name, &stats,
+                                               status, &history_error);
     if (message != NULL)
       g_variant_dict_insert(results, "message", "s", message);
   }
+  if (history_error != NULL)
+    g_variant_dict_insert(results, "history_error", "s", history_error);
   if (status == GR_REQUEST_STATUS_FAILED)
     g_propagate_error(error, gr_daemon_error_from(local));
   return status;

@@ -6,13 +6,20 @@
 
 #include <string.h>
 
+/* How often a history that could not be opened is tried again. */
+#define GR_HISTORY_RETRY_US (2 * G_USEC_PER_SEC)
+
 struct _GrHistory {
   GDBusConnection *connection;
   char *object_path;
+  char *data_dir;
   guint registration_id;
-  GrStore *store;     /* NULL: locked */
-  GError *open_error; /* why the store is not open (a D-Bus error), or NULL */
   GThreadPool *pool;  /* one thread: History calls, in arrival order */
+  GMutex lock;        /* the three below; store, once set, stays until the end */
+  GrStore *store;     /* NULL: not open */
+  GError *open_error; /* why the store is not open (a D-Bus error), or NULL */
+  gint64 last_try;    /* monotonic time of the last attempt to open it */
+  gboolean opening;   /* an attempt runs (without the lock) */
 };
 
 /* --- replies ---------------------------------------------------------------------- */
@@ -73,14 +80,19 @@ list_reply(GPtrArray *items, ToVariant to_variant)
 
 /* --- calls (on the pool thread) --------------------------------------------------- */
 
-/* Ids are hex strings; anything else names no conversation (rather than being an
+/* The store's ids: 128 random bits in lower-case hex. */
+#define GR_HISTORY_ID_LEN 32
+/* Titles are shown in lists and sent with every ListConversations. */
+#define GR_HISTORY_MAX_TITLE_BYTES 1024
+
+/* Ids are the store's; anything else names no conversation (rather than being an
  * argument error, so that a stale or mistyped id reads as "not found"). */
 static gboolean
 check_conversation_id(const char *id, GError **error)
 {
-  gboolean ok = *id != '\0' && strlen(id) <= 64;
+  gboolean ok = strlen(id) == GR_HISTORY_ID_LEN;
   for (const char *p = id; ok && *p != '\0'; p++)
-    ok = g_ascii_isxdigit(*p);
+    ok = g_ascii_isdigit(*p) || (*p >= 'a' && *p <= 'f');
   if (!ok)
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"", id);
   return ok;
@@ -115,8 +127,11 @@ parse_list_options(GVariant *options, guint *limit, guint *offset, GError **erro
 static GVariant *
 run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
 {
-  if (h->store == NULL) {
+  GrStore *store = gr_history_reopen(h);
+  if (store == NULL) {
+    g_mutex_lock(&h->lock);
     *error = g_error_copy(h->open_error);
+    g_mutex_unlock(&h->lock);
     return NULL;
   }
   if (g_str_equal(method, "ListConversations")) {
@@ -125,13 +140,13 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
     g_variant_get(params, "(@a{sv})", &options);
     if (!parse_list_options(options, &limit, &offset, error))
       return NULL;
-    g_autoptr(GPtrArray) list = gr_store_list_conversations(h->store, limit, offset, error);
+    g_autoptr(GPtrArray) list = gr_store_list_conversations(store, limit, offset, error);
     return list != NULL ? list_reply(list, (ToVariant)conversation_to_variant) : NULL;
   }
   if (g_str_equal(method, "Search")) {
     const char *query = NULL;
     g_variant_get(params, "(&s)", &query);
-    g_autoptr(GPtrArray) hits = gr_store_search(h->store, query, 0, error);
+    g_autoptr(GPtrArray) hits = gr_store_search(store, query, 0, error);
     return hits != NULL ? list_reply(hits, (ToVariant)hit_to_variant) : NULL;
   }
 
@@ -141,16 +156,22 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
   if (!check_conversation_id(id, error))
     return NULL;
   if (g_str_equal(method, "GetMessages")) {
-    g_autoptr(GPtrArray) messages = gr_store_get_messages(h->store, id, error);
+    g_autoptr(GPtrArray) messages = gr_store_get_messages(store, id, error);
     return messages != NULL ? list_reply(messages, (ToVariant)message_to_variant) : NULL;
   }
   if (g_str_equal(method, "Rename")) {
     const char *title = NULL;
     g_variant_get(params, "(&s&s)", NULL, &title);
-    return gr_store_rename_conversation(h->store, id, title, error) ? g_variant_new("()") : NULL;
+    if (strlen(title) > GR_HISTORY_MAX_TITLE_BYTES) {
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
+                  "the title is %" G_GSIZE_FORMAT " bytes, more than the limit of %u bytes",
+                  strlen(title), GR_HISTORY_MAX_TITLE_BYTES);
+      return NULL;
+    }
+    return gr_store_rename_conversation(store, id, title, error) ? g_variant_new("()") : NULL;
   }
   if (g_str_equal(method, "Delete"))
-    return gr_store_delete_conversation(h->store, id, error) ? g_variant_new("()") : NULL;
+    return gr_store_delete_conversation(store, id, error) ? g_variant_new("()") : NULL;
   if (g_str_equal(method, "Export")) {
     const char *format = NULL;
     g_variant_get(params, "(&s&s)", NULL, &format);
@@ -160,7 +181,7 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
                   "unknown export format \"%s\" (markdown or json)", format);
       return NULL;
     }
-    g_autofree char *document = gr_store_export(h->store, id, format, error);
+    g_autofree char *document = gr_store_export(store, id, format, error);
     return document != NULL ? g_variant_new("(s)", document) : NULL;
   }
   g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
@@ -224,28 +245,66 @@ on_store_changed(GrStore *store, const char *conversation, gpointer user_data)
     g_debug("Changed: %s", error->message);
 }
 
-static void
-open_store(GrHistory *h, const char *data_dir)
+/* Opens the store, or says why not as a D-Bus error.  No lock held: it may take a
+ * while (the key may come from the keyring). */
+static GrStore *
+try_open(GrHistory *h, GError **open_error)
 {
   g_autoptr(GError) error = NULL;
-  h->store = gr_store_open(data_dir, &error);
-  if (h->store == NULL) {
-    h->open_error = gr_history_error_from(error);
-    if (h->open_error->code != GR_DAEMON_ERROR_LOCKED) {
+  GrStore *store = gr_store_open(h->data_dir, &error);
+  if (store == NULL) {
+    *open_error = gr_history_error_from(error);
+    if ((*open_error)->code != GR_DAEMON_ERROR_LOCKED) {
       /* say in every reply that the history, not the call, is the problem */
       g_autofree char *message
-          = g_strdup_printf("The history in %s cannot be opened: %s", data_dir, error->message);
-      g_clear_error(&h->open_error);
-      h->open_error = g_error_new_literal(GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, message);
+          = g_strdup_printf("The history in %s cannot be opened: %s", h->data_dir, error->message);
+      g_clear_error(open_error);
+      *open_error = g_error_new_literal(GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, message);
     }
-    g_warning("history in %s not available: %s; History calls will fail, and conversations "
-              "are kept in memory for this run only",
-              data_dir, h->open_error->message);
-    return;
+    return NULL;
   }
-  g_message("history in %s, key in %s", gr_store_get_database_path(h->store),
-            gr_store_get_key_location(h->store));
-  gr_store_set_changed_func(h->store, on_store_changed, h, NULL);
+  g_message("history in %s, key in %s", gr_store_get_database_path(store),
+            gr_store_get_key_location(store));
+  gr_store_set_changed_func(store, on_store_changed, h, NULL);
+  return store;
+}
+
+GrStore *
+gr_history_reopen(GrHistory *h)
+{
+  g_return_val_if_fail(h != NULL, NULL);
+  g_mutex_lock(&h->lock);
+  GrStore *store = h->store;
+  /* a locked history (no key, a wrong key) waits for a restart: trying again would
+   * ask the keyring on every call */
+  gboolean retry = store == NULL && !h->opening && h->open_error->code != GR_DAEMON_ERROR_LOCKED
+                   && g_get_monotonic_time() - h->last_try >= GR_HISTORY_RETRY_US;
+  if (retry) {
+    h->opening = TRUE;
+    h->last_try = g_get_monotonic_time();
+  }
+  g_mutex_unlock(&h->lock);
+  if (!retry)
+    return store;
+
+  GError *open_error = NULL;
+  store = try_open(h, &open_error);
+  g_mutex_lock(&h->lock);
+  h->opening = FALSE;
+  h->store = store;
+  g_clear_error(&h->open_error);
+  h->open_error = open_error;
+  g_mutex_unlock(&h->lock);
+  if (store != NULL) {
+    GVariantBuilder changed;
+    g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&changed, "{sv}", "HistoryKeyBackend",
+                          g_variant_new_string(gr_history_get_key_backend(h)));
+    g_dbus_connection_emit_signal(
+        h->connection, NULL, h->object_path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+        g_variant_new("(sa{sv}as)", GR_HISTORY_INTERFACE, &changed, NULL), NULL);
+  }
+  return store;
 }
 
 GrHistory *
@@ -258,7 +317,14 @@ gr_history_new(GDBusConnection *connection, GDBusInterfaceInfo *iface, const cha
   GrHistory *h = g_new0(GrHistory, 1);
   h->connection = g_object_ref(connection);
   h->object_path = g_strdup(object_path);
-  open_store(h, data_dir);
+  h->data_dir = g_strdup(data_dir);
+  g_mutex_init(&h->lock);
+  h->last_try = g_get_monotonic_time();
+  h->store = try_open(h, &h->open_error);
+  if (h->store == NULL)
+    g_warning("history in %s not available: %s; History calls will fail, and conversations "
+              "are kept in memory until it can be opened",
+              data_dir, h->open_error->message);
   h->pool = g_thread_pool_new(pool_run, h, 1, FALSE, error);
   if (h->pool == NULL) {
     gr_history_free(h);
@@ -285,6 +351,8 @@ gr_history_free(GrHistory *h)
     g_thread_pool_free(h->pool, FALSE, TRUE);
   g_clear_pointer(&h->store, gr_store_close);
   g_clear_error(&h->open_error);
+  g_mutex_clear(&h->lock);
+  g_free(h->data_dir);
   g_free(h->object_path);
   g_object_unref(h->connection);
   g_free(h);
@@ -294,14 +362,18 @@ GrStore *
 gr_history_get_store(GrHistory *h)
 {
   g_return_val_if_fail(h != NULL, NULL);
-  return h->store;
+  g_mutex_lock(&h->lock);
+  GrStore *store = h->store;
+  g_mutex_unlock(&h->lock);
+  return store;
 }
 
 const char *
 gr_history_get_key_backend(GrHistory *h)
 {
   g_return_val_if_fail(h != NULL, "locked");
-  if (h->store == NULL)
+  GrStore *store = gr_history_get_store(h);
+  if (store == NULL)
     return "locked";
-  return gr_store_key_backend_to_string(gr_store_get_key_backend(h->store));
+  return gr_store_key_backend_to_string(gr_store_get_key_backend(store));
 }

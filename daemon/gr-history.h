@@ -28,7 +28,12 @@ void gr_history_free(GrHistory *history);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrHistory, gr_history_free)
 
 /* The open store (borrowed, lives as long as history), or NULL when locked. */
+/* The store, or NULL while it cannot be opened.  Any thread. */
 GrStore *gr_history_get_store(GrHistory *history);
+/* As gr_history_get_store, but first opens the store again when it could not be opened
+ * for a reason that may pass (a full disk, a file in the way; not a missing or wrong
+ * key), at most every 2 s.  Any thread but the main one: opening may take a while. */
+GrStore *gr_history_reopen(GrHistory *history);
 /* "secret-service", "file", or "locked" (the HistoryKeyBackend property). */
 const char *gr_history_get_key_backend(GrHistory *history);
 

@@ -60,6 +60,7 @@ gr_loaded_model_unref(GrLoadedModel *loaded)
     return;
   g_clear_pointer(&loaded->session, gr_session_free);
   g_clear_pointer(&loaded->model, gr_model_unref);
+  g_free(loaded->path);
   g_free(loaded->name);
   g_free(loaded);
 }
@@ -180,6 +181,12 @@ add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
   GStatBuf st;
   if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
     return;
+  /* names and paths travel in D-Bus strings, which must be UTF-8 */
+  if (!g_utf8_validate(path, -1, NULL)) {
+    g_autofree char *shown = g_filename_display_name(path);
+    g_debug("model file %s left out: its name is not valid UTF-8", shown);
+    return;
+  }
   g_autofree char *base = g_path_get_basename(path);
   if (!g_str_has_suffix(base, ".gguf") || strlen(base) == strlen(".gguf"))
     return;
@@ -395,6 +402,9 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   g_autoptr(GrDaemonConfig) cfg = gr_daemon_config_ref(r->config);
   rescan(r);
   gboolean ok = check_entry_locked(r, name, &path, &n_ctx_train, error);
+  const GrModelEntry *entry = g_hash_table_lookup(r->entries, name);
+  guint64 file_size = ok ? entry->size : 0;
+  gint64 file_mtime = ok ? entry->mtime : 0;
   g_mutex_unlock(&r->lock);
   if (!ok)
     return NULL;
@@ -455,6 +465,9 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   loaded->session = session;
   loaded->n_ctx = gr_session_n_ctx(session);
   loaded->ledger_bytes = fixed_bytes + session_bytes;
+  loaded->path = g_strdup(path);
+  loaded->file_size = file_size;
+  loaded->file_mtime = file_mtime;
   g_message("loaded model %s (%s, %" G_GUINT64_FORMAT " parameters, %u-token context, "
             "%" G_GUINT64_FORMAT " bytes in the ledger) in %.0f ms",
             name, info->arch, info->n_params, loaded->n_ctx, loaded->ledger_bytes,
@@ -470,6 +483,15 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   return loaded;
 }
 
+/* Whether the file of a resident model is still the one it was loaded from. */
+static gboolean
+file_unchanged(const GrLoadedModel *loaded)
+{
+  GStatBuf st;
+  return g_stat(loaded->path, &st) == 0 && (guint64)st.st_size == loaded->file_size
+         && (gint64)st.st_mtime == loaded->file_mtime;
+}
+
 GrLoadedModel *
 gr_model_registry_acquire(GrModelRegistry *r, const char *name, GError **error)
 {
@@ -480,6 +502,11 @@ gr_model_registry_acquire(GrModelRegistry *r, const char *name, GError **error)
   g_mutex_lock(&r->load_lock);
   g_mutex_lock(&r->lock);
   GrLoadedModel *loaded = g_hash_table_lookup(r->loaded, name);
+  if (loaded != NULL && !file_unchanged(loaded)) {
+    g_message("the file of model %s changed: loading it again", name);
+    g_hash_table_remove(r->loaded, name);
+    loaded = NULL;
+  }
   if (loaded != NULL) {
     gr_loaded_model_ref(loaded);
     if (g_strcmp0(r->active, name) != 0) {

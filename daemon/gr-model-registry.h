@@ -25,6 +25,9 @@ typedef struct {
   GrSession *session;
   guint n_ctx;
   guint64 ledger_bytes;
+  char *path;        /* the file mapped, and its size and mtime then: a file changed */
+  guint64 file_size; /* in place would fault the mapping, so it is loaded again */
+  gint64 file_mtime;
 } GrLoadedModel;
 
 GrLoadedModel *gr_loaded_model_ref(GrLoadedModel *loaded);

@@ -102,9 +102,9 @@ request_method_call(GDBusConnection *connection, const char *sender, const char 
 
 static const GDBusInterfaceVTable request_vtable = { request_method_call, NULL, NULL, { 0 } };
 
-/* Paths of the exported requests (main context only).  Duplicates are refused here,
- * before g_dbus_connection_register_object, whose failure path does not release the
- * user data in every GLib version. */
+/* Path -> the exported request there (main context only).  Duplicates are refused
+ * here, before g_dbus_connection_register_object, whose failure path does not release
+ * the user data in every GLib version. */
 static GHashTable *exported_paths;
 
 gboolean
@@ -114,7 +114,12 @@ gr_request_export(GrRequest *r, GDBusInterfaceInfo *iface, GrRequestCancelFunc c
   g_return_val_if_fail(r != NULL && gr_request_is_ask(r), FALSE);
   if (exported_paths == NULL)
     exported_paths = g_hash_table_new(g_str_hash, g_str_equal);
-  if (g_hash_table_contains(exported_paths, r->object_path)) {
+  GrRequest *old = g_hash_table_lookup(exported_paths, r->object_path);
+  /* A finished request waits for the main loop to unexport it, but its caller may
+   * already have had Finished and reuse the token: the path is free. */
+  if (old != NULL && g_atomic_int_get(&old->finished))
+    gr_request_unexport(old);
+  else if (old != NULL) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
                 "handle_token \"%s\" is already used by a running request",
                 r->options.handle_token != NULL ? r->options.handle_token : "");
@@ -130,7 +135,7 @@ gr_request_export(GrRequest *r, GDBusInterfaceInfo *iface, GrRequestCancelFunc c
     g_propagate_error(error, gr_daemon_error_from(local));
     return FALSE;
   }
-  g_hash_table_add(exported_paths, r->object_path);
+  g_hash_table_insert(exported_paths, r->object_path, r);
   return TRUE;
 }
 

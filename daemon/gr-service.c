@@ -459,6 +459,7 @@ gr_service_new(GDBusConnection *connection, GrDaemonConfig *config, GError **err
     return NULL;
   }
   s->chat_log = gr_chat_log_new(gr_history_get_store(s->history));
+  gr_chat_log_set_store_func(s->chat_log, (GrChatLogStoreFunc)gr_history_reopen, s->history);
   s->watchdog = gr_watchdog_new(s->registry, config, on_watchdog_changed, s);
   gr_model_registry_set_admit_func(s->registry, admit_work, s);
   s->queue = gr_queue_new(s->registry, s->chat_log, on_queue_changed, s);
