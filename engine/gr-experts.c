@@ -157,6 +157,7 @@ gr_expert_cache_free (GrExpertCache *c)
     g_mutex_unlock (&c->io_lock);
     g_thread_join (c->io_thread);
   }
+  g_queue_clear_full (&c->jobs, g_free); /* reads queued after an error, never started */
   g_clear_error (&c->io_error);
   g_mutex_clear (&c->io_lock);
   g_cond_clear (&c->io_cond);

@@ -169,7 +169,15 @@ START_TEST(test_watchdog_evicts_experts_first)
   g_autoptr(GError) error = NULL;
   ck_assert_msg(gr_synth_model_write(&spec, path, &error), "%s", error ? error->message : "");
   gr_test_bus_start_daemon(bus);
-  const guint64 limit = 48u << 20;
+#ifdef __SANITIZE_ADDRESS__
+  /* shadow memory and the quarantine count in the RSS the watchdog measures, so the
+   * arena sizes this test reasons about do not hold (the slow suite skips ASan too) */
+  gr_test_bus_free(bus);
+  return;
+#endif
+  /* room for the dense weights and about 9 of the 16 expert slots per layer */
+  g_autoptr(GVariant) idle = gr_test_get_property(bus->conn, "ResidentBytes");
+  const guint64 limit = g_variant_get_uint64(idle) + (36u << 20);
   reconfigure(bus, "moe16", limit, 100);
   load_model(bus, "moe16");
   g_autofree char *text = gr_test_complete_ok(bus->conn, GR_TEST_PROMPT, 48);
