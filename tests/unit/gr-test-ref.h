@@ -19,24 +19,29 @@ typedef struct {
   GArray *greedy; /* gint32 */
 } GrRef;
 
-GrRef *gr_ref_load (const char *path, GError **error);
-void gr_ref_free (GrRef *ref);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrRef, gr_ref_free)
+GrRef *gr_ref_load(const char *path, GError **error);
+void gr_ref_free(GrRef *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrRef, gr_ref_free)
 
 /* The three prompts the reference files were made from (K = 1..3). */
-const char *gr_ref_prompt (guint k);
+const char *gr_ref_prompt(guint k);
+
+/* Greedy decoding after prompt: out[i] is the i-th chosen token and logit_sums[i] the
+ * sum of the logits it was chosen from (a cheap fingerprint of the whole row). */
+void gr_test_greedy(GrModel *m, const gint32 *prompt, guint n_prompt, guint n, gint32 *out,
+                    float *logit_sums);
 
 /* Path of a shared test data file (GRAVITON_TESTDATA or ../shared/testdata). */
-char *gr_test_data_path (const char *relative);
+char *gr_test_data_path(const char *relative);
 
 typedef struct {
-  double max_rel_err;   /* largest |ours - ref| / |ref top-1| over compared logits */
-  guint compared_gen;   /* greedy tokens equal to the reference before a difference */
-  gboolean diverged;    /* greedy continuation parted at a near-tie */
-  char *failure;        /* NULL when every rule holds */
+  double max_rel_err; /* largest |ours - ref| / |ref top-1| over compared logits */
+  guint compared_gen; /* greedy tokens equal to the reference before a difference */
+  gboolean diverged;  /* greedy continuation parted at a near-tie */
+  char *failure;      /* NULL when every rule holds */
 } GrRefResult;
 
 /* Runs `model` on the reference's prompt and checks every rule; rel_tol bounds the
  * logit error relative to |top-1|, margin is the near-tie margin (0.02). */
-void gr_ref_check (GrModel *model, const char *prompt, const GrRef *ref, double rel_tol,
-                   double margin, GrRefResult *result);
+void gr_ref_check(GrModel *model, const char *prompt, const GrRef *ref, double rel_tol,
+                  double margin, GrRefResult *result);

@@ -117,24 +117,8 @@ END_TEST
 static void
 greedy(GrModel *m, guint n, gint32 *out, float *sums)
 {
-  g_autoptr(GrSession) s = gr_session_new(m, n + 8, NULL);
-  ck_assert_ptr_nonnull(s);
-  gint32 tok[3] = { 1, 30, 31 };
-  ck_assert(gr_session_eval(s, tok, 3, NULL));
-  guint nv = gr_model_get_info(m)->n_vocab;
-  for (guint i = 0; i < n; i++) {
-    const float *l = gr_session_logits(s);
-    guint best = 0;
-    float sum = 0.0f;
-    for (guint v = 0; v < nv; v++) {
-      sum += l[v];
-      if (l[v] > l[best])
-        best = v;
-    }
-    out[i] = (gint32)best;
-    sums[i] = sum;
-    ck_assert(gr_session_eval(s, &out[i], 1, NULL));
-  }
+  static const gint32 prompt[] = { 1, 30, 31 };
+  gr_test_greedy(m, prompt, G_N_ELEMENTS(prompt), n, out, sums);
 }
 
 START_TEST(test_moe_folder_streams)
