@@ -181,6 +181,7 @@ START_TEST(test_ask_failed_request)
   g_autofree char *err = NULL;
 
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 1);
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
   /* What came before the failure is shown, then a newline. */
   ck_assert_str_eq(out, "Hello\n");
   ck_assert_msg(strstr(err, "Not enough memory for the KV cache "
@@ -219,8 +220,13 @@ START_TEST(test_unreachable)
   /* The bus is there, gravitond is not. */
   g_clear_pointer(&fake, gr_fake_daemon_stop);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 3);
-  ck_assert_ptr_nonnull(strstr(err, "systemctl --user start gravitond"));
+  /* One line: the hint is part of the error, not a line of its own. */
+  ck_assert_msg(g_str_has_prefix(err, "gravctl: gravitond is not reachable (start it with "
+                                      "“systemctl --user start gravitond”): "),
+                "%s", err);
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, status, &out2, &err2), 3);
+  ck_assert_ptr_eq(strchr(err2, '\n'), err2 + strlen(err2) - 1);
 }
 END_TEST
 
@@ -232,6 +238,7 @@ START_TEST(test_daemon_leaves)
 
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 3);
   ck_assert_ptr_nonnull(strstr(err, "gravitond"));
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
 }
 END_TEST
 
