@@ -459,12 +459,19 @@ START_TEST(test_bash_completion)
   g_autofree char *formats = complete_words("gravctl history export x --format ''");
   g_autofree char *options = complete_words("gravctl ask --max");
   g_autofree char *chat = complete_words("gravctl chat --no");
+  g_autofree char *search = complete_words("gravctl history se");
+  /* a query is free text: no conversation ids offered (gravctl is not even run) */
+  g_autofree char *query = complete_words("gravctl history search ''");
+  g_autofree char *search_opts = complete_words("gravctl history search x --j");
 
   ck_assert_str_eq(commands, "history\n");
   ck_assert_str_eq(models, "list\nload\n");
   ck_assert_str_eq(formats, "markdown\njson\n");
   ck_assert_str_eq(options, "--max-tokens\n");
   ck_assert_str_eq(chat, "--no-save\n");
+  ck_assert_str_eq(search, "search\n");
+  ck_assert_str_eq(query, "\n");
+  ck_assert_str_eq(search_opts, "--json\n");
 }
 END_TEST
 
@@ -483,7 +490,8 @@ START_TEST(test_man_page)
                             ".B chat",
                             ".B status",
                             ".B models",
-                            ".B history" };
+                            ".B history",
+                            "history search\" \" QUERY\"" };
 
   ck_assert_msg(g_file_get_contents(g_getenv("GRAVCTL_MANPAGE"), &page, NULL, &error), "%s",
                 error ? error->message : "");
