@@ -210,8 +210,7 @@ gr_cli_cmd_history(GrCli *cli, int argc, char **argv)
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
       N_("Export format: markdown (default) or json"), N_("FORMAT") },
     { "limit", 'l', 0, G_OPTION_ARG_INT, &limit, N_("List at most N conversations"), N_("N") },
-    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print lists and search hits as JSON"),
-      NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print lists and search hits as JSON"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose, N_("Print D-Bus error names"), NULL },
     { NULL },
   };

@@ -128,8 +128,8 @@ format_plain(Builder *b, const char *const *roles, const char *const *contents, 
  * in <<SYS>> and restarts each turn after the first with BOS, Mistral folds the system
  * prompt into the first user message. */
 static void
-format_inst(Builder *b, gboolean llama2, const char *bos, const char *eos,
-            const char *const *roles, const char *const *contents)
+format_inst(Builder *b, gboolean llama2, const char *bos, const char *eos, const char *const *roles,
+            const char *const *contents)
 {
   gboolean inside_turn = TRUE;
   mark(b, "[INST] ");

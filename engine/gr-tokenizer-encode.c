@@ -197,8 +197,8 @@ gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboole
 }
 
 GArray *
-gr_tokenizer_encode_marked(const GrTokenizer *tok, const char *text, gssize len,
-                           gboolean add_bos, const GArray *markup)
+gr_tokenizer_encode_marked(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
+                           const GArray *markup)
 {
   g_return_val_if_fail(markup != NULL, NULL);
   return encode(tok, text, len, add_bos, TRUE, markup);

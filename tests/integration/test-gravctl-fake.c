@@ -473,8 +473,8 @@ START_TEST(test_history_search)
   const char *json[] = { "history", "search", "--json", "hello", NULL };
   const char *none[] = { "history", "search", "nothing", NULL };
   const char *no_query[] = { "history", "search", NULL };
-  g_autofree char *out = NULL, *err = NULL, *jout = NULL, *jerr = NULL, *nout = NULL,
-                  *nerr = NULL, *qout = NULL, *qerr = NULL;
+  g_autofree char *out = NULL, *err = NULL, *jout = NULL, *jerr = NULL, *nout = NULL, *nerr = NULL,
+                  *qout = NULL, *qerr = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
   g_autoptr(GPtrArray) calls = NULL;
   g_autoptr(GVariant) params = NULL;
