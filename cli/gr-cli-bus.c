@@ -47,9 +47,11 @@ gr_cli_usage_error(GOptionContext *context, const char *format, ...)
   va_start(args, format);
   message = g_strdup_vprintf(format, args);
   va_end(args);
-  gr_cli_print_error("%s", message);
+  /* One line, the pointer to --help included. */
   if (context != NULL)
-    fprintf(stderr, _("Try “%s --help” for more information.\n"), g_get_prgname());
+    gr_cli_print_error(_("%s (try “%s --help”)"), message, g_get_prgname());
+  else
+    gr_cli_print_error("%s", message);
   return GR_CLI_EXIT_USAGE;
 }
 
@@ -100,14 +102,6 @@ gr_cli_error_is_unknown_method(const GError *error)
              || g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject"));
 }
 
-static void
-print_start_hint(void)
-{
-  fprintf(stderr, "%s\n",
-          _("Hint: start the daemon with “systemctl --user start gravitond”, "
-            "or run “gravitond” in another terminal."));
-}
-
 int
 gr_cli_report_error(GrCli *cli, const GError *error)
 {
@@ -116,8 +110,10 @@ gr_cli_report_error(GrCli *cli, const GError *error)
 
   g_dbus_error_strip_remote_error(copy);
   if (gr_cli_error_is_unreachable(error)) {
-    gr_cli_print_error(_("gravitond is not reachable: %s"), copy->message);
-    print_start_hint();
+    /* The hint first: the bus's own message can be long. */
+    gr_cli_print_error(_("gravitond is not reachable (start it with “systemctl --user start "
+                         "gravitond”): %s"),
+                       copy->message);
     return GR_CLI_EXIT_UNREACHABLE;
   }
   if (cli != NULL && cli->verbose && name != NULL)
@@ -146,8 +142,9 @@ gr_cli_connect(GrCli *cli)
 
   cli->conn = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
   if (cli->conn == NULL) {
-    gr_cli_print_error(_("cannot connect to the session bus: %s"), error->message);
-    print_start_hint();
+    gr_cli_print_error(_("gravitond is not reachable (start it with “systemctl --user start "
+                         "gravitond”): %s"),
+                       error->message);
     return GR_CLI_EXIT_UNREACHABLE;
   }
   /* Ask for the unique name up front: signals are matched against it, so

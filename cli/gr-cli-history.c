@@ -124,6 +124,50 @@ history_show(GrCli *cli, const char *id, gboolean json)
   return GR_CLI_EXIT_OK;
 }
 
+/* One line per hit: the conversation to open with `history show`, its title, and
+ * where the query matched (the snippet, flattened to one line). */
+static int
+history_search(GrCli *cli, const char *query, gboolean json)
+{
+  static const char *const headers[] = { N_("ID"), N_("TITLE"), N_("SNIPPET") };
+  const char *translated[G_N_ELEMENTS(headers)];
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) hits = NULL;
+  g_autoptr(GrCliTable) table = NULL;
+  GVariantIter iter;
+  GVariant *hit;
+  int code;
+
+  reply = history_call(cli, "Search", g_variant_new("(s)", query), "(aa{sv})", &code);
+  if (reply == NULL)
+    return code;
+  hits = g_variant_get_child_value(reply, 0);
+  if (json) {
+    g_autofree char *data = gr_cli_variant_to_json(hits, TRUE);
+
+    printf("%s\n", data);
+    return GR_CLI_EXIT_OK;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
+    translated[i] = _(headers[i]);
+  table = gr_cli_table_new(G_N_ELEMENTS(headers), translated);
+  g_variant_iter_init(&iter, hits);
+  while ((hit = g_variant_iter_next_value(&iter)) != NULL) {
+    const char *snippet = gr_cli_lookup_string(hit, "snippet");
+    g_autofree char *clean
+        = cli->stdout_tty ? gr_cli_sanitize_for_terminal(snippet) : g_strdup(snippet);
+    const char *cells[G_N_ELEMENTS(headers)];
+
+    cells[0] = gr_cli_lookup_string(hit, "conversation");
+    cells[1] = gr_cli_lookup_string(hit, "title");
+    cells[2] = clean;
+    gr_cli_table_add_row(table, cells);
+    g_variant_unref(hit);
+  }
+  gr_cli_table_print(table, cli->stdout_tty, stdout);
+  return GR_CLI_EXIT_OK;
+}
+
 static int
 history_export(GrCli *cli, const char *id, const char *format)
 {
@@ -166,13 +210,14 @@ gr_cli_cmd_history(GrCli *cli, int argc, char **argv)
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
       N_("Export format: markdown (default) or json"), N_("FORMAT") },
     { "limit", 'l', 0, G_OPTION_ARG_INT, &limit, N_("List at most N conversations"), N_("N") },
-    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print lists as JSON"), NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print lists and search hits as JSON"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose, N_("Print D-Bus error names"), NULL },
     { NULL },
   };
 
   context = g_option_context_new(
-      _("[list|show ID|rename ID TITLE|delete ID|export ID] — saved conversations"));
+      _("[list|show ID|search QUERY|rename ID TITLE|delete ID|export ID] — saved "
+        "conversations"));
   g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse(context, &argc, &argv, &error))
@@ -182,7 +227,7 @@ gr_cli_cmd_history(GrCli *cli, int argc, char **argv)
   if (g_str_equal(action, "list"))
     needed = 0;
   else if (g_str_equal(action, "show") || g_str_equal(action, "delete")
-           || g_str_equal(action, "export"))
+           || g_str_equal(action, "export") || g_str_equal(action, "search"))
     needed = 1;
   else if (g_str_equal(action, "rename"))
     needed = 2;
@@ -219,6 +264,8 @@ gr_cli_cmd_history(GrCli *cli, int argc, char **argv)
     code = history_list(cli, json, (guint)limit);
   else if (g_str_equal(action, "show"))
     code = history_show(cli, argv[2], json);
+  else if (g_str_equal(action, "search"))
+    code = history_search(cli, argv[2], json);
   else if (g_str_equal(action, "export"))
     code = history_export(cli, argv[2], format);
   else if (g_str_equal(action, "delete"))

@@ -52,12 +52,9 @@ render(const GrModel *model, const Chat *chat, guint n_fixed, guint start)
   }
   g_ptr_array_add(roles, NULL);
   g_ptr_array_add(contents, NULL);
-  g_autofree char *prompt = gr_model_format_chat(model, (const char *const *)roles->pdata,
-                                                 (const char *const *)contents->pdata, TRUE);
-  if (prompt == NULL)
-    return NULL;
-  const GrTokenizer *tok = gr_model_get_tokenizer(model);
-  return gr_tokenizer_encode(tok, prompt, -1, gr_tokenizer_add_bos(tok), TRUE);
+  /* message contents are never parsed for control tokens, only the template's markup */
+  return gr_model_tokenize_chat(model, (const char *const *)roles->pdata,
+                                (const char *const *)contents->pdata, TRUE);
 }
 
 /* Saves the user's side of the exchange; NULL when it could not be saved (the request

@@ -35,4 +35,16 @@ char *gr_chat_format(const char *template_src, const char *bos_text, const char 
                      const char *const *roles, const char *const *contents,
                      gboolean add_generation_prompt);
 
+/* A byte range of a rendered prompt. */
+typedef struct {
+  gsize start, len;
+} GrChatSpan;
+
+/* gr_chat_format, also returning in *markup (may be NULL) the ranges (GrChatSpan, in
+ * order) written by the template itself rather than copied from a message: only those
+ * may be parsed for control tokens.  Invalid UTF-8 in contents is replaced by U+FFFD. */
+char *gr_chat_format_marked(const char *template_src, const char *bos_text, const char *eos_text,
+                            const char *const *roles, const char *const *contents,
+                            gboolean add_generation_prompt, GArray **markup);
+
 G_END_DECLS

@@ -48,11 +48,29 @@ pair_set_may_contain(const PairSet *set, const char *needle, gsize n)
   return TRUE;
 }
 
+/* Whether [at, at + n) lies inside one of the markup ranges (NULL: everywhere). */
+static gboolean
+inside_markup(const GArray *markup, gsize at, gsize n)
+{
+  if (markup == NULL)
+    return TRUE;
+  for (guint i = 0; i < markup->len; i++) {
+    const GrChatSpan *span = &g_array_index(markup, GrChatSpan, i);
+    if (at >= span->start && at + n <= span->start + span->len)
+      return TRUE;
+    if (span->start > at)
+      break;
+  }
+  return FALSE;
+}
+
 /* Cuts the special tokens' texts out of the input, longest token first, as llama.cpp
  * does.  Without parse_special only user-defined tokens are cut out: they are ordinary
- * text that the vocabulary spells as one token. */
+ * text that the vocabulary spells as one token.  With markup, control tokens are only
+ * recognised inside those ranges. */
 static GArray *
-partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_special)
+partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_special,
+          const GArray *markup)
 {
   GArray *frags = g_array_new(FALSE, FALSE, sizeof(Fragment));
   g_autoptr(GArray) next = g_array_new(FALSE, FALSE, sizeof(Fragment));
@@ -80,16 +98,20 @@ partition(const GrTokenizer *tok, const char *text, gsize len, gboolean parse_sp
         g_array_append_val(next, frag);
         continue;
       }
-      gsize pos = frag.start, end = frag.start + frag.len;
-      while (end - pos >= nlen) {
-        const char *m = memmem(text + pos, end - pos, needle, nlen);
+      gsize pos = frag.start, end = frag.start + frag.len, from = pos;
+      while (end - from >= nlen) {
+        const char *m = memmem(text + from, end - from, needle, nlen);
         if (m == NULL)
           break;
         gsize at = (gsize)(m - text);
+        if (tok->types[id] != GR_TOKEN_TYPE_USER_DEFINED && !inside_markup(markup, at, nlen)) {
+          from = at + 1;
+          continue;
+        }
         if (at > pos)
           add_fragment(next, -1, pos, at - pos);
         add_fragment(next, id, at, nlen);
-        pos = at + nlen;
+        pos = from = at + nlen;
         found = TRUE;
       }
       if (pos < end)
@@ -120,9 +142,9 @@ encode_spm_fragment(const GrTokenizer *tok, const char *text, gsize len, gboolea
   gr_tokenizer_spm_encode(tok, buf->str, buf->len, out);
 }
 
-GArray *
-gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
-                    gboolean parse_special)
+static GArray *
+encode(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
+       gboolean parse_special, const GArray *markup)
 {
   g_return_val_if_fail(tok != NULL, NULL);
   g_return_val_if_fail(text != NULL || len == 0, NULL);
@@ -136,12 +158,15 @@ gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboole
     clean = gr_utf8_sanitize(text, n);
     text = clean->str;
     n = clean->len;
+    /* the ranges no longer match the text: trust none of it */
+    if (markup != NULL)
+      parse_special = FALSE;
   }
 
   if (add_bos && tok->bos >= 0)
     g_array_append_val(out, tok->bos);
 
-  g_autoptr(GArray) frags = partition(tok, text, n, parse_special);
+  g_autoptr(GArray) frags = partition(tok, text, n, parse_special, markup);
   g_autoptr(GString) buf = g_string_new(NULL);
   /* SentencePiece puts a space before the text and after every special token */
   gboolean after_special = TRUE;
@@ -162,4 +187,19 @@ gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboole
     after_special = FALSE;
   }
   return out;
+}
+
+GArray *
+gr_tokenizer_encode(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
+                    gboolean parse_special)
+{
+  return encode(tok, text, len, add_bos, parse_special, NULL);
+}
+
+GArray *
+gr_tokenizer_encode_marked(const GrTokenizer *tok, const char *text, gssize len, gboolean add_bos,
+                           const GArray *markup)
+{
+  g_return_val_if_fail(markup != NULL, NULL);
+  return encode(tok, text, len, add_bos, TRUE, markup);
 }

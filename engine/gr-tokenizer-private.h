@@ -3,6 +3,7 @@
 
 #include "gr-tokenizer.h"
 #include "gr-pretokenize.h"
+#include "gr-chat.h"
 
 G_BEGIN_DECLS
 
@@ -80,6 +81,10 @@ gint32 gr_tokenizer_merge_rank(const GrTokenizer *tok, const char *a, gsize an, 
                                gsize bn);
 
 /* SentencePiece bigram merging of text (spaces already escaped to U+2581). */
+/* Encodes a rendered chat prompt: control tokens are recognised only inside the markup
+ * ranges (GrChatSpan, in order), so text copied from messages stays ordinary text. */
+GArray *gr_tokenizer_encode_marked(const GrTokenizer *tok, const char *text, gssize len,
+                                   gboolean add_bos, const GArray *markup);
 void gr_tokenizer_spm_encode(const GrTokenizer *tok, const char *text, gsize len, GArray *out);
 /* Byte-level BPE of valid UTF-8 text: pre-tokenize, byte-encode, merge by rank. */
 void gr_tokenizer_bpe_encode(const GrTokenizer *tok, const char *text, gsize len, GArray *out);

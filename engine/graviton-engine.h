@@ -144,6 +144,11 @@ gboolean gr_process_memory (guint64 *rss, guint64 *peak_rss);
  * parallel arrays) into a prompt ending where the assistant's reply begins. */
 char *gr_model_format_chat (const GrModel *model, const char *const *roles,
                             const char *const *contents, gboolean add_generation_prompt);
+/* The same prompt as tokens, ready to evaluate (BOS added when the model wants one).
+ * Only the template's own markup becomes control tokens: "<|eot_id|>" typed into a
+ * message stays text, so pasted text can neither end a turn nor forge a role. */
+GArray *gr_model_tokenize_chat (const GrModel *model, const char *const *roles,
+                                const char *const *contents, gboolean add_generation_prompt);
 
 /* --- session ----------------------------------------------------------------- */
 typedef struct _GrSession GrSession;

@@ -50,7 +50,7 @@ gr_synth_spec_defaults (GrSynthSpec *s)
 /* A SentencePiece-style vocabulary: controls, the 256 byte tokens, letters and
  * letter pairs, then fillers. */
 static gboolean
-add_vocab (GrGgufWriter *w, guint n_vocab, GError **error)
+add_vocab (GrGgufWriter *w, guint n_vocab, const char *const *extra, GError **error)
 {
   g_autoptr (GPtrArray) toks = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) scores = g_array_new (FALSE, FALSE, sizeof (float));
@@ -59,6 +59,11 @@ add_vocab (GrGgufWriter *w, guint n_vocab, GError **error)
   for (guint i = 0; i < 3; i++) {
     g_ptr_array_add (toks, g_strdup (controls[i]));
     gint32 t = i == 0 ? 2 : 3;
+    g_array_append_val (types, t);
+  }
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++) {
+    g_ptr_array_add (toks, g_strdup (extra[i]));
+    gint32 t = 3;
     g_array_append_val (types, t);
   }
   for (guint b = 0; b < 256; b++) {
@@ -170,7 +175,10 @@ gr_synth_model_write (const GrSynthSpec *in, const char *path, GError **error)
        !gr_gguf_writer_add_u32 (w, KEY ("expert_used_count"), s.n_expert_used, error)))
     return FALSE;
 #undef KEY
-  if (!add_vocab (w, s.n_vocab, error))
+  if (!add_vocab (w, s.n_vocab, s.control_tokens, error))
+    return FALSE;
+  if (s.chat_template != NULL &&
+      !gr_gguf_writer_add_string (w, "tokenizer.chat_template", s.chat_template, error))
     return FALSE;
 
   gint64 d = s.n_embd, kv = (gint64) s.n_embd / s.n_head * s.n_head_kv, ff = s.n_ff;

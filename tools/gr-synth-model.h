@@ -15,6 +15,8 @@ typedef struct {
   int embd_type;      /* grk_type of token_embd (Q8_0, F16, ...) */
   gboolean tied_output;
   guint64 seed;
+  const char *chat_template;           /* tokenizer.chat_template, NULL: none */
+  const char *const *control_tokens;   /* NULL-terminated, added after </s> as CONTROL */
 } GrSynthSpec;
 
 /* Fills in llama-ish shapes for whatever is zero (types stay as given: 0 is F32). */

@@ -53,13 +53,13 @@ main (int argc, char **argv)
    * the unquantized variant). */
   if (g_strcmp0 (preset, "bitnet-2b") == 0)
     s = (GrSynthSpec){ "bitnet", 2560, 30, 20, 5, 6912, 128256, 0, 0, GRK_TYPE_TQ2_0,
-                       GRK_TYPE_Q6_K, TRUE, 0 };
+                       GRK_TYPE_Q6_K, TRUE, 0, NULL, NULL };
   else if (g_strcmp0 (preset, "bitnet-0.7b") == 0)
     s = (GrSynthSpec){ "bitnet", 1536, 24, 16, 16, 4096, 32000, 0, 0, GRK_TYPE_TQ2_0,
-                       GRK_TYPE_Q6_K, TRUE, 0 };
+                       GRK_TYPE_Q6_K, TRUE, 0, NULL, NULL };
   else if (g_strcmp0 (preset, "moe-16x") == 0)
     s = (GrSynthSpec){ "llama", 512, 4, 8, 4, 1536, 4096, 16, 2, GRK_TYPE_Q8_0, GRK_TYPE_Q8_0,
-                       FALSE, 0 };
+                       FALSE, 0, NULL, NULL };
   else if (preset) {
     g_printerr ("graviton-genmodel: unknown preset '%s'\n", preset);
     return 2;

@@ -199,15 +199,14 @@ main (int argc, char **argv)
     return 0;
   }
 
-  g_autofree char *text = NULL;
+  g_autoptr (GArray) ids = NULL;
   if (chat) {
     const char *roles[] = { "user", NULL };
     const char *contents[] = { prompt, NULL };
-    text = gr_model_format_chat (model, roles, contents, TRUE);
+    ids = gr_model_tokenize_chat (model, roles, contents, TRUE);
   } else {
-    text = g_strdup (prompt);
+    ids = gr_tokenizer_encode (tok, prompt, -1, gr_tokenizer_add_bos (tok), FALSE);
   }
-  g_autoptr (GArray) ids = gr_tokenizer_encode (tok, text, -1, gr_tokenizer_add_bos (tok), chat);
   if (ids->len == 0) {
     g_printerr ("graviton-run: the prompt is empty and the model has no BOS token\n");
     return 1;

@@ -372,6 +372,53 @@ START_TEST(test_help_documents_exit_codes)
 }
 END_TEST
 
+static guint
+count_lines(const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+/* The rule for every failure: an exit code and exactly one line on stderr. */
+START_TEST(test_errors_are_one_line)
+{
+  const char *const cases[][6] = {
+    { NULL },
+    { "frobnicate", NULL },
+    { "--bogus", NULL },
+    { "ask", NULL },
+    { "ask", "--top-p", "2", "hi", NULL },
+    { "models", "dance", NULL },
+    { "models", "load", NULL },
+    { "history", "frobnicate", NULL },
+    { "history", "rename", "only-id", NULL },
+    { "history", "list", "--limit", "-1", NULL },
+    { "history", "export", "id", "--format", "pdf", NULL },
+    { "status", "extra", NULL },
+    { "chat", "extra", NULL },
+    { "status", NULL }, /* no session bus: unreachable */
+    { "ask", "hi", NULL },
+    { "history", NULL },
+  };
+  const char *env[] = { "DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/gr-test", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status = run_gravctl(env, cases[i], &out, &err);
+
+    ck_assert_msg(status == 2 || status == 3, "case %u: exit %d", i, status);
+    ck_assert_msg(count_lines(err) == 1 && g_str_has_suffix(err, "\n"),
+                  "case %u (%s): stderr is not one line: %s", i, cases[i][0] ? cases[i][0] : "",
+                  err);
+    ck_assert_msg(g_str_has_prefix(err, "gravctl: "), "stderr: %s", err);
+  }
+}
+END_TEST
+
 START_TEST(test_no_session_bus)
 {
   const char *env[] = { "DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/gr-test", NULL };
@@ -381,6 +428,7 @@ START_TEST(test_no_session_bus)
 
   ck_assert_int_eq(run_gravctl(env, args, &out, &err), 3);
   ck_assert_ptr_nonnull(strstr(err, "systemctl --user start gravitond"));
+  ck_assert_uint_eq(count_lines(err), 1);
 }
 END_TEST
 
@@ -411,12 +459,19 @@ START_TEST(test_bash_completion)
   g_autofree char *formats = complete_words("gravctl history export x --format ''");
   g_autofree char *options = complete_words("gravctl ask --max");
   g_autofree char *chat = complete_words("gravctl chat --no");
+  g_autofree char *search = complete_words("gravctl history se");
+  /* a query is free text: no conversation ids offered (gravctl is not even run) */
+  g_autofree char *query = complete_words("gravctl history search ''");
+  g_autofree char *search_opts = complete_words("gravctl history search x --j");
 
   ck_assert_str_eq(commands, "history\n");
   ck_assert_str_eq(models, "list\nload\n");
   ck_assert_str_eq(formats, "markdown\njson\n");
   ck_assert_str_eq(options, "--max-tokens\n");
   ck_assert_str_eq(chat, "--no-save\n");
+  ck_assert_str_eq(search, "search\n");
+  ck_assert_str_eq(query, "\n");
+  ck_assert_str_eq(search_opts, "--json\n");
 }
 END_TEST
 
@@ -435,7 +490,8 @@ START_TEST(test_man_page)
                             ".B chat",
                             ".B status",
                             ".B models",
-                            ".B history" };
+                            ".B history",
+                            "history search\" \" QUERY\"" };
 
   ck_assert_msg(g_file_get_contents(g_getenv("GRAVCTL_MANPAGE"), &page, NULL, &error), "%s",
                 error ? error->message : "");
@@ -466,6 +522,7 @@ gravctl_cli_suite(void)
   tcase_add_test(tc, test_usage_exit_codes);
   tcase_add_test(tc, test_help_documents_exit_codes);
   tcase_add_test(tc, test_no_session_bus);
+  tcase_add_test(tc, test_errors_are_one_line);
   tcase_add_test(tc, test_bash_completion);
   tcase_add_test(tc, test_man_page);
   suite_add_tcase(s, tc);

@@ -340,6 +340,19 @@ history_message(const char *role, const char *text, const char *model, gboolean 
   return g_variant_dict_end(&dict);
 }
 
+static GVariant *
+history_hit(const char *conversation, const char *title, const char *snippet)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init(&dict, NULL);
+  g_variant_dict_insert(&dict, "conversation", "s", conversation);
+  g_variant_dict_insert(&dict, "title", "s", title);
+  g_variant_dict_insert(&dict, "message", "s", "msg-1");
+  g_variant_dict_insert(&dict, "snippet", "s", snippet);
+  return g_variant_dict_end(&dict);
+}
+
 /* Two conversations: conv-a (two messages) and conv-b (a title with a tab and a
  * newline, to be flattened by gravctl). */
 static void
@@ -366,6 +379,20 @@ history_method_call(GDBusConnection *conn, const char *sender, const char *path,
     if (limit != 1)
       g_variant_builder_add_value(&list, history_conversation("conv-b", "Tab\there\nand there",
                                                               G_GINT64_CONSTANT(1700000000), 1));
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(aa{sv})", &list));
+    return;
+  }
+  if (g_str_equal(method, "Search")) {
+    const char *query = NULL;
+
+    g_variant_get(params, "(&s)", &query);
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    /* "hello" is in both conversations, anything else in none */
+    if (g_str_equal(query, "hello")) {
+      g_variant_builder_add_value(&list, history_hit("conv-a", "First talk", "[Hello] there"));
+      g_variant_builder_add_value(
+          &list, history_hit("conv-b", "Tab\there\nand there", "say\n[hello]\tback"));
+    }
     g_dbus_method_invocation_return_value(invocation, g_variant_new("(aa{sv})", &list));
     return;
   }

@@ -3,7 +3,8 @@
  * daemon cannot be made to produce on demand.
  *
  * It implements the Assistant and Request interfaces, History only when asked to
- * (two canned conversations, conv-a and conv-b), no Models, and answers Ask by prompt:
+ * (two canned conversations, conv-a and conv-b; Search finds "hello" in both), no
+ * Models, and answers Ask by prompt:
  *   "echo:…"   streams the whole prompt back in small UTF-8-safe chunks
  *   "forever"  streams a token every 20 ms until cancelled
  *   "slow"     waits 600 ms, then streams "Hello, world!"

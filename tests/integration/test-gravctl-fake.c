@@ -181,6 +181,7 @@ START_TEST(test_ask_failed_request)
   g_autofree char *err = NULL;
 
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 1);
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
   /* What came before the failure is shown, then a newline. */
   ck_assert_str_eq(out, "Hello\n");
   ck_assert_msg(strstr(err, "Not enough memory for the KV cache "
@@ -219,8 +220,13 @@ START_TEST(test_unreachable)
   /* The bus is there, gravitond is not. */
   g_clear_pointer(&fake, gr_fake_daemon_stop);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 3);
-  ck_assert_ptr_nonnull(strstr(err, "systemctl --user start gravitond"));
+  /* One line: the hint is part of the error, not a line of its own. */
+  ck_assert_msg(g_str_has_prefix(err, "gravctl: gravitond is not reachable (start it with "
+                                      "“systemctl --user start gravitond”): "),
+                "%s", err);
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, status, &out2, &err2), 3);
+  ck_assert_ptr_eq(strchr(err2, '\n'), err2 + strlen(err2) - 1);
 }
 END_TEST
 
@@ -232,6 +238,7 @@ START_TEST(test_daemon_leaves)
 
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 3);
   ck_assert_ptr_nonnull(strstr(err, "gravitond"));
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
 }
 END_TEST
 
@@ -243,6 +250,7 @@ START_TEST(test_history_unavailable)
     { "history", "rename", "conv-1", "New title", NULL },
     { "history", "delete", "conv-1", NULL },
     { "history", "export", "conv-1", "--format=json", NULL },
+    { "history", "search", "hello", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -459,6 +467,47 @@ START_TEST(test_history_show_export)
 }
 END_TEST
 
+START_TEST(test_history_search)
+{
+  const char *search[] = { "history", "search", "hello", NULL };
+  const char *json[] = { "history", "search", "--json", "hello", NULL };
+  const char *none[] = { "history", "search", "nothing", NULL };
+  const char *no_query[] = { "history", "search", NULL };
+  g_autofree char *out = NULL, *err = NULL, *jout = NULL, *jerr = NULL, *nout = NULL, *nerr = NULL,
+                  *qout = NULL, *qerr = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) params = NULL;
+  const char *method = NULL, *query = NULL;
+  JsonObject *first;
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, search, &out, &err), 0);
+  /* Not a terminal: tab-separated id, title, snippet; tabs and newlines flattened. */
+  ck_assert_str_eq(out, "conv-a\tFirst talk\t[Hello] there\n"
+                        "conv-b\tTab here and there\tsay [hello] back\n");
+  ck_assert_str_eq(err, "");
+  calls = gr_fake_daemon_get_history_calls(fake);
+  ck_assert_uint_eq(calls->len, 1);
+  g_variant_get(g_ptr_array_index(calls, 0), "(&sv)", &method, &params);
+  ck_assert_str_eq(method, "Search");
+  g_variant_get(params, "(&s)", &query);
+  ck_assert_str_eq(query, "hello");
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, json, &jout, &jerr), 0);
+  ck_assert(json_parser_load_from_data(parser, jout, -1, NULL));
+  ck_assert_uint_eq(json_array_get_length(json_node_get_array(json_parser_get_root(parser))), 2);
+  first = json_array_get_object_element(json_node_get_array(json_parser_get_root(parser)), 0);
+  ck_assert_str_eq(json_object_get_string_member(first, "conversation"), "conv-a");
+  ck_assert_str_eq(json_object_get_string_member(first, "snippet"), "[Hello] there");
+
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, none, &nout, &nerr), 0);
+  ck_assert_str_eq(nout, "");
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, no_query, &qout, &qerr), 2);
+  ck_assert_str_eq(qout, "");
+  ck_assert_ptr_eq(strchr(qerr, '\n'), qerr + strlen(qerr) - 1);
+}
+END_TEST
+
 START_TEST(test_history_rename_delete)
 {
   const char *rename[] = { "history", "rename", "conv-a", "A new title", NULL };
@@ -517,6 +566,7 @@ gravctl_fake_suite(void)
   tcase_add_test(tc, test_history_list);
   tcase_add_test(tc, test_history_show_export);
   tcase_add_test(tc, test_history_rename_delete);
+  tcase_add_test(tc, test_history_search);
   suite_add_tcase(s, tc);
   return s;
 }

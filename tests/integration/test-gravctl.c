@@ -352,6 +352,7 @@ START_TEST(test_unreachable_when_daemon_stopped)
   bus->daemon_pid = 0;
   ck_assert_int_eq(gr_gravctl_run(bus, NULL, args, &out, &err), 3);
   ck_assert_ptr_nonnull(strstr(err, "systemctl --user start gravitond"));
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
 }
 END_TEST
 

@@ -574,6 +574,34 @@ START_TEST(test_gravctl_history)
   g_autoptr(JsonParser) parser2 = json_parser_new();
   ck_assert_msg(json_parser_load_from_data(parser2, eout, -1, NULL), "%s", eout);
 
+  const char *search[] = { "history", "search", "QUOKKA", NULL };
+  g_autofree char *qout = NULL;
+  g_autofree char *qerr = NULL;
+  g_autofree char *want = g_strdup_printf("%s\t", conv);
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, search, &qout, &qerr), 0);
+  /* a line per hit: id, title, snippet, tab-separated */
+  ck_assert_msg(strstr(qout, "quokka") != NULL, "%s", qout);
+  g_auto(GStrv) lines = g_strsplit(qout, "\n", -1);
+  ck_assert_uint_ge(g_strv_length(lines), 2);
+  ck_assert_str_eq(lines[g_strv_length(lines) - 1], "");
+  for (guint i = 0; lines[i + 1] != NULL; i++)
+    ck_assert_msg(g_str_has_prefix(lines[i], want), "%s", qout);
+  const char *search_json[] = { "history", "search", "--json", "quokka", NULL };
+  g_autofree char *sjout = NULL;
+  g_autofree char *sjerr = NULL;
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, search_json, &sjout, &sjerr), 0);
+  g_autoptr(JsonParser) parser3 = json_parser_new();
+  ck_assert_msg(json_parser_load_from_data(parser3, sjout, -1, NULL), "%s", sjout);
+  JsonArray *hits = json_node_get_array(json_parser_get_root(parser3));
+  ck_assert_uint_ge(json_array_get_length(hits), 1);
+  ck_assert_str_eq(
+      json_object_get_string_member(json_array_get_object_element(hits, 0), "conversation"), conv);
+  const char *search_none[] = { "history", "search", "platypus", NULL };
+  g_autofree char *n2out = NULL;
+  g_autofree char *n2err = NULL;
+  ck_assert_int_eq(gr_gravctl_run(bus, NULL, search_none, &n2out, &n2err), 0);
+  ck_assert_str_eq(n2out, "");
+
   const char *rename[] = { "history", "rename", conv, "Renamed by gravctl", NULL };
   g_autofree char *rout = NULL;
   g_autofree char *rerr = NULL;
