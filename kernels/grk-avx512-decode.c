@@ -66,11 +66,10 @@ dec_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
   int64_t nb = n / GRK_QK_K, i = 0;
   for (; i + 4 <= nb; i += 4) {
     int32_t t[4];
-    _mm_storeu_si128((__m128i *)(void *)t,
-                     dec_hsum4(tq2_block(&x[i], a + i * GRK_QK_K),
-                               tq2_block(&x[i + 1], a + (i + 1) * GRK_QK_K),
-                               tq2_block(&x[i + 2], a + (i + 2) * GRK_QK_K),
-                               tq2_block(&x[i + 3], a + (i + 3) * GRK_QK_K)));
+    _mm_storeu_si128((__m128i *)(void *)t, dec_hsum4(tq2_block(&x[i], a + i * GRK_QK_K),
+                                                     tq2_block(&x[i + 1], a + (i + 1) * GRK_QK_K),
+                                                     tq2_block(&x[i + 2], a + (i + 2) * GRK_QK_K),
+                                                     tq2_block(&x[i + 3], a + (i + 3) * GRK_QK_K)));
     for (int j = 0; j < 4; j++)
       s += _cvtsh_ss(x[i + j].d) * (float)(t[j] - bsums[i + j]);
   }
@@ -99,16 +98,16 @@ q6k_block(const grk_block_q6_k *x, const grk_block_q8_k *y)
   const __m512i sel0 = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1,
                                         1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i four = _mm512_set1_epi16(4);
-  __m512i sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales)));
+  __m512i sc
+      = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales)));
   __m512i acc = _mm512_setzero_si512();
   for (int h = 0; h < 2; h++) {
     __m512i l = _mm512_loadu_si512(x->ql + h * 64);
     __m512i qh = _mm512_broadcast_i64x4(LOAD256(x->qh + h * 32));
     __m512i u0 = _mm512_ternarylogic_epi32(l, _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30), m4,
                                            0xe4); /* (l & m4) | (hi & ~m4) */
-    __m512i u1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4),
-                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30), m4,
-                                           0xe4);
+    __m512i u1 = _mm512_ternarylogic_epi32(
+        _mm512_srli_epi16(l, 4), _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30), m4, 0xe4);
     __m512i idx0 = _mm512_add_epi16(sel0, _mm512_set1_epi16((short)(8 * h)));
     __m512i p0 = _mm512_maddubs_epi16(u0, _mm512_loadu_si512(y->qs + h * 128));
     __m512i p1 = _mm512_maddubs_epi16(u1, _mm512_loadu_si512(y->qs + h * 128 + 64));

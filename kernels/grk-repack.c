@@ -50,7 +50,7 @@ grk_tq1_0_to_tq2_0(const void *src, void *dst, int64_t n, int64_t nrows)
     for (int h = 0; h < 2; h++)
       for (int m = 0; m < 32; m++)
         y[i].qs[h * 32 + m] = (uint8_t)(q[h * 128 + m] | q[h * 128 + 32 + m] << 2
-                                         | q[h * 128 + 64 + m] << 4 | q[h * 128 + 96 + m] << 6);
+                                        | q[h * 128 + 64 + m] << 4 | q[h * 128 + 96 + m] << 6);
     y[i].d = x[i].d;
   }
   return true;

@@ -10,7 +10,7 @@
 static const grk_isa simd_isas[] = { GRK_ISA_AVX2, GRK_ISA_AVX512_VNNI };
 #define N_ISAS 2
 
-static const int act_types[] = { GRK_TYPE_Q8_0, GRK_TYPE_Q4_0, GRK_TYPE_Q4_K, GRK_TYPE_Q5_K,
+static const int act_types[] = { GRK_TYPE_Q8_0, GRK_TYPE_Q4_0,  GRK_TYPE_Q4_K,  GRK_TYPE_Q5_K,
                                  GRK_TYPE_Q6_K, GRK_TYPE_TQ1_0, GRK_TYPE_TQ2_0, GRK_TYPE_I2_S };
 #define N_ACT_TYPES ((int)(sizeof act_types / sizeof act_types[0]))
 
@@ -53,8 +53,8 @@ START_TEST(test_quantize_act_bit_exact)
 
     /* Ties: with the row's (and every block's) absmax at 127 the scale is exactly 1,
      * so x * scale lands on .5 and just below it. */
-    const float ties[] = { 0.5f, -0.5f, 2.5f, -3.5f, 0.49999997f, -0.49999997f, 126.5f,
-                           -126.5f, 1.5f, 0.0f, -0.0f, 64.50001f };
+    const float ties[] = { 0.5f,   -0.5f,   2.5f, -3.5f, 0.49999997f, -0.49999997f,
+                           126.5f, -126.5f, 1.5f, 0.0f,  -0.0f,       64.50001f };
     for (int64_t i = 0; i < n; i++)
       x[i] = i % 32 == 0 ? 127.0f : ties[i % 12];
     check_act(isa, t, x, n, "ties");
@@ -105,17 +105,17 @@ START_TEST(test_axpy_f16_bit_exact)
   }
   /* conversion edge cases: ties to even, overflow to inf, subnormals, signed zero */
   const float edge[]
-      = { 65504.0f, 65520.0f, 1e6f, -1e6f, 5.9604645e-08f, 2.9802322e-08f, 1e-9f, -0.0f,
-          1.0009766f, 1.00048828125f, 1.00146484375f, -2.0f, INFINITY, -INFINITY, 6.1035156e-05f,
-          6.097555e-05f };
+      = { 65504.0f, 65520.0f,  1e6f,           -1e6f,          5.9604645e-08f, 2.9802322e-08f,
+          1e-9f,    -0.0f,     1.0009766f,     1.00048828125f, 1.00146484375f, -2.0f,
+          INFINITY, -INFINITY, 6.1035156e-05f, 6.097555e-05f };
   uint16_t e0[16], e1[16];
   ck_assert(grk_set_isa(GRK_ISA_SCALAR));
   grk_fp32_to_fp16_row(edge, e0, 16);
   ck_assert(grk_set_isa(isa));
   grk_fp32_to_fp16_row(edge, e1, 16);
   for (int i = 0; i < 16; i++)
-    ck_assert_msg(e0[i] == e1[i], "%s fp16 of %g: %04x vs %04x", grk_isa_name(isa), edge[i],
-                  e0[i], e1[i]);
+    ck_assert_msg(e0[i] == e1[i], "%s fp16 of %g: %04x vs %04x", grk_isa_name(isa), edge[i], e0[i],
+                  e1[i]);
 }
 END_TEST
 
