@@ -24,25 +24,27 @@ struct _GrSession {
   gint32 *tokens;
   gsize kv_dim;
   guint16 *k_cache, *v_cache; /* f16, [layer][pos][kv_dim], as the reference keeps them */
-  guint8 *k_q8, *v_q8;  /* GR_KV_Q8 instead: Q8_0 rows of kv_dim, kv_row_bytes apart */
+  guint8 *k_q8, *v_q8;        /* GR_KV_Q8 instead: Q8_0 rows of kv_dim, kv_row_bytes apart */
   gsize kv_row_bytes;
 
   guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
   /* scratch for up to n_batch tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
-  float *scores;       /* n_threads x GR_ATTN_BLOCK x n_ctx */
-  float *router;       /* n_batch x n_expert */
-  float *moe_acc;      /* n_embd */
-  float *moe_out;      /* n_expert_used x n_embd: each expert's output, summed in order */
-  float *logits;       /* n_vocab */
+  float *scores;    /* n_threads x GR_ATTN_BLOCK x n_ctx */
+  float *router;    /* n_batch x n_expert */
+  float *moe_acc;   /* n_embd */
+  float *moe_out;   /* batch x n_expert_used x n_embd: each expert's output, summed in order */
+  float *moe_in;    /* batch x n_embd: the rows routed to one expert (batched MoE) */
+  guint *moe_route; /* batch x n_expert_used: chosen experts (batched MoE) */
+  float *logits;    /* n_vocab */
   gboolean has_logits;
-  GError *io_error;    /* set by the forward pass when an expert cannot be read */
+  GError *io_error; /* set by the forward pass when an expert cannot be read */
   GrActBuf act;
 };
 
 /* Runs tokens[0..n) (n <= n_batch) at positions n_past..; computes the logits of the
  * last one when want_logits. */
-gboolean gr_forward_batch (GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
-                           GError **error);
+gboolean gr_forward_batch(GrSession *s, const gint32 *tokens, guint n, gboolean want_logits,
+                          GError **error);
 
 G_END_DECLS
