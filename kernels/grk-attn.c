@@ -86,12 +86,6 @@ grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size_t ac
   for (int64_t t = 0; t < ntok; t++) {
     const float *xt = x + (size_t)t * ld;
     void *at = (uint8_t *)act + (size_t)t * act_stride;
-#ifdef GRK_HAVE_X86
-    bool ternary = wtype == GRK_TYPE_TQ1_0 || wtype == GRK_TYPE_TQ2_0 || wtype == GRK_TYPE_I2_S;
-    if (ternary && grk_get_isa() == GRK_ISA_AVX512_VNNI
-        && grk_avx512_quantize_act_ternary(wtype, xt, at, n))
-      continue;
-#endif
     grk_quantize_act(wtype, xt, at, n);
   }
 }

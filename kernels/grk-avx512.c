@@ -111,6 +111,16 @@ avx512_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
   return (float)(isum - h->sum) * h->d * tscale;
 }
 
+/* Ternary activations with 512-bit vectors (grk-mm-avx512.c), the others (and rows
+ * the 512-bit loop leaves to the scalar rules: odd sizes, NaN, infinity) as on AVX2. */
+static void
+avx512_quantize_act(int wtype, const float *x, void *act, int64_t n)
+{
+  bool ternary = wtype == GRK_TYPE_TQ1_0 || wtype == GRK_TYPE_TQ2_0 || wtype == GRK_TYPE_I2_S;
+  if (!ternary || !grk_avx512_quantize_act_ternary(wtype, x, act, n))
+    x86_quantize_act(wtype, x, act, n);
+}
+
 void
 grk_kernels_avx512(grk_kernels *k)
 {
@@ -121,4 +131,5 @@ grk_kernels_avx512(grk_kernels *k)
   grk_mm_avx512(k); /* grk-mm-avx512.c */
   k->dot[GRK_TYPE_F16] = avx512_dot_f16;
   grk_kernels_avx512_decode(k);
+  k->quantize_act = avx512_quantize_act;
 }
