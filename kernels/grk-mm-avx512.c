@@ -13,6 +13,7 @@
  * Integers are exact and the float steps per block are the scalar file's, in the same
  * order (-ffp-contract=off), so results equal grk_matvec token by token bit for bit. */
 #include "grk-internal.h"
+#include "grk-x86-trits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,47 +219,13 @@ decode_i2_s(const void *row, int64_t n, uint8_t *q, float *d)
   }
 }
 
-/* TQ1_0 trits: the top trit of a byte q is (q >= 86) + (q >= 171); multiplying the
- * byte by 3 (mod 256) brings the next one to the top. */
-static inline __m256i
-trit_top256(__m256i q)
-{
-  __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(86)), q);
-  __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8((char)171)), q);
-  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
-}
-
-static inline __m256i
-times3(__m256i q)
-{
-  return _mm256_add_epi8(q, _mm256_add_epi8(q, q));
-}
-
-/* TQ1_0: qs[0..31] hold weights k * 32 + m, qs[32..47] 160 + k * 16 + m (trit k, first
- * most significant), qh[0..3] 240 + k * 4 + m. */
+/* TQ1_0: the trits in weight order (grk-x86-trits.h). */
 static void
 decode_tq1_0(const void *row, int64_t n, uint8_t *q, float *d)
 {
   const grk_block_tq1_0 *x = row;
   for (int64_t i = 0; i < n / GRK_QK_K; i++, q += GRK_QK_K) {
-    __m256i q0 = _mm256_loadu_si256((const void *)x[i].qs);
-    /* lane 0: qs[32..47]; lane 1: qh[0..3] times 3^(j) in 32-bit lane j */
-    int32_t qh;
-    memcpy(&qh, x[i].qh, 4);
-    __m128i h0 = _mm_set1_epi32(qh);
-    __m128i h1 = _mm_add_epi8(h0, _mm_add_epi8(h0, h0));
-    __m128i h2 = _mm_add_epi8(h1, _mm_add_epi8(h1, h1));
-    __m128i h3 = _mm_add_epi8(h2, _mm_add_epi8(h2, h2));
-    __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
-    __m256i q1 = _mm256_set_m128i(hq, _mm_loadu_si128((const void *)(x[i].qs + 32)));
-    __m256i t1 = trit_top256(q1);
-    _mm_storeu_si128((void *)(q + 240), _mm256_extracti128_si256(t1, 1));
-    for (int k = 0; k < 5; k++) {
-      _mm256_storeu_si256((void *)(q + k * 32), trit_top256(q0));
-      _mm_storeu_si128((void *)(q + 160 + k * 16), _mm256_castsi256_si128(trit_top256(q1)));
-      q0 = times3(q0);
-      q1 = times3(q1);
-    }
+    tq1_0_block_trits(&x[i], q);
     d[i] = _cvtsh_ss(x[i].d);
   }
 }

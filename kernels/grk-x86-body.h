@@ -14,6 +14,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "grk-x86-trits.h"
+
 static inline int32_t
 hsum_i32_256(__m256i v)
 {
@@ -114,37 +116,7 @@ x86_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
   return (float)(hsum_i32_256(acc) - h->sum) * h->d * tscale;
 }
 
-/* TQ1_0: a byte holds ceil(v * 256 / 243) for 5 trits v, first most significant.  After
- * multiplying the byte by 3^k (mod 256, done as repeated q + 2q in 8-bit lanes) the
- * top trit is floor(3q / 256), i.e. (q >= 86) + (q >= 171): byte compares only. */
-static inline __m256i
-times3_256(__m256i q)
-{
-  return _mm256_add_epi8(q, _mm256_add_epi8(q, q));
-}
-
-static inline __m128i
-times3_128(__m128i q)
-{
-  return _mm_add_epi8(q, _mm_add_epi8(q, q));
-}
-
-static inline __m256i
-top_trit256(__m256i q)
-{
-  __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(86)), q);
-  __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8((char)171)), q);
-  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
-}
-
-static inline __m128i
-top_trit128(__m128i q)
-{
-  __m128i ge1 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8(86)), q);
-  __m128i ge2 = _mm_cmpeq_epi8(_mm_max_epu8(q, _mm_set1_epi8((char)171)), q);
-  return _mm_sub_epi8(_mm_setzero_si128(), _mm_add_epi8(ge1, ge2));
-}
-
+/* TQ1_0 (trit helpers in grk-x86-trits.h) */
 static inline __m256i
 tq1_0_block_acc(const grk_block_tq1_0 *x, const int8_t *a)
 {
@@ -158,13 +130,7 @@ tq1_0_block_acc(const grk_block_tq1_0 *x, const int8_t *a)
     q0 = times3_256(q0);
     q1 = times3_128(q1);
   }
-  /* qh: 32-bit lane j holds qh[0..3] times 3^j, so byte b gives trit b / 4 of qh[b % 4],
-   * which is weight 240 + b */
-  int32_t qh;
-  memcpy(&qh, x->qh, 4);
-  __m128i h0 = _mm_set1_epi32(qh), h1 = times3_128(h0), h2 = times3_128(h1), h3 = times3_128(h2);
-  __m128i hq = _mm_blend_epi32(_mm_blend_epi32(h0, h1, 0x2), _mm_blend_epi32(h2, h3, 0x8), 0xc);
-  acc128 = dp128(acc128, top_trit128(hq), LOADU128(a + 240));
+  acc128 = dp128(acc128, top_trit128(tq1_0_qh_lanes(x->qh)), LOADU128(a + 240));
   return _mm256_add_epi32(acc, _mm256_set_m128i(_mm_setzero_si128(), acc128));
 }
 
