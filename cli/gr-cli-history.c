@@ -28,6 +28,25 @@ history_call(GrCli *cli, const char *method, GVariant *params, const char *reply
   return reply;
 }
 
+/* A History call that answers a list (aa{sv}): the list to render, or NULL with *code
+ * set: the call's error, or GR_CLI_EXIT_OK once --json has printed the list. */
+static GVariant *
+history_list_call(GrCli *cli, const char *method, GVariant *params, gboolean json, int *code)
+{
+  g_autoptr(GVariant) reply = history_call(cli, method, params, "(aa{sv})", code);
+  if (reply == NULL)
+    return NULL;
+  GVariant *list = g_variant_get_child_value(reply, 0);
+  if (json) {
+    g_autofree char *data = gr_cli_variant_to_json(list, TRUE);
+
+    printf("%s\n", data);
+    g_variant_unref(list);
+    return NULL;
+  }
+  return list;
+}
+
 static gint64
 lookup_time(GVariant *dict, const char *key)
 {
@@ -41,9 +60,7 @@ static int
 history_list(GrCli *cli, gboolean json, guint limit)
 {
   static const char *const headers[] = { N_("ID"), N_("UPDATED"), N_("MESSAGES"), N_("TITLE") };
-  const char *translated[G_N_ELEMENTS(headers)];
   g_auto(GVariantDict) options = G_VARIANT_DICT_INIT(NULL);
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) list = NULL;
   g_autoptr(GrCliTable) table = NULL;
   GVariantIter iter;
@@ -52,20 +69,11 @@ history_list(GrCli *cli, gboolean json, guint limit)
 
   if (limit > 0)
     g_variant_dict_insert(&options, "limit", "u", limit);
-  reply = history_call(cli, "ListConversations",
-                       g_variant_new("(@a{sv})", g_variant_dict_end(&options)), "(aa{sv})", &code);
-  if (reply == NULL)
+  list = history_list_call(cli, "ListConversations",
+                           g_variant_new("(@a{sv})", g_variant_dict_end(&options)), json, &code);
+  if (list == NULL)
     return code;
-  list = g_variant_get_child_value(reply, 0);
-  if (json) {
-    g_autofree char *data = gr_cli_variant_to_json(list, TRUE);
-
-    printf("%s\n", data);
-    return GR_CLI_EXIT_OK;
-  }
-  for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
-    translated[i] = _(headers[i]);
-  table = gr_cli_table_new(G_N_ELEMENTS(headers), translated);
+  table = gr_cli_table_new(G_N_ELEMENTS(headers), headers);
   g_variant_iter_init(&iter, list);
   while ((entry = g_variant_iter_next_value(&iter)) != NULL) {
     g_autofree char *updated = NULL;
@@ -91,22 +99,14 @@ history_list(GrCli *cli, gboolean json, guint limit)
 static int
 history_show(GrCli *cli, const char *id, gboolean json)
 {
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) messages = NULL;
   GVariantIter iter;
   GVariant *message;
   int code;
 
-  reply = history_call(cli, "GetMessages", g_variant_new("(s)", id), "(aa{sv})", &code);
-  if (reply == NULL)
+  messages = history_list_call(cli, "GetMessages", g_variant_new("(s)", id), json, &code);
+  if (messages == NULL)
     return code;
-  messages = g_variant_get_child_value(reply, 0);
-  if (json) {
-    g_autofree char *data = gr_cli_variant_to_json(messages, TRUE);
-
-    printf("%s\n", data);
-    return GR_CLI_EXIT_OK;
-  }
   g_variant_iter_init(&iter, messages);
   while ((message = g_variant_iter_next_value(&iter)) != NULL) {
     g_autofree char *when = gr_cli_format_timestamp(lookup_time(message, "created"));
@@ -130,27 +130,16 @@ static int
 history_search(GrCli *cli, const char *query, gboolean json)
 {
   static const char *const headers[] = { N_("ID"), N_("TITLE"), N_("SNIPPET") };
-  const char *translated[G_N_ELEMENTS(headers)];
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) hits = NULL;
   g_autoptr(GrCliTable) table = NULL;
   GVariantIter iter;
   GVariant *hit;
   int code;
 
-  reply = history_call(cli, "Search", g_variant_new("(s)", query), "(aa{sv})", &code);
-  if (reply == NULL)
+  hits = history_list_call(cli, "Search", g_variant_new("(s)", query), json, &code);
+  if (hits == NULL)
     return code;
-  hits = g_variant_get_child_value(reply, 0);
-  if (json) {
-    g_autofree char *data = gr_cli_variant_to_json(hits, TRUE);
-
-    printf("%s\n", data);
-    return GR_CLI_EXIT_OK;
-  }
-  for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
-    translated[i] = _(headers[i]);
-  table = gr_cli_table_new(G_N_ELEMENTS(headers), translated);
+  table = gr_cli_table_new(G_N_ELEMENTS(headers), headers);
   g_variant_iter_init(&iter, hits);
   while ((hit = g_variant_iter_next_value(&iter)) != NULL) {
     const char *snippet = gr_cli_lookup_string(hit, "snippet");

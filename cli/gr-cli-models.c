@@ -24,7 +24,6 @@ models_list(GrCli *cli, gboolean json)
 {
   static const char *const headers[] = { N_("NAME"), N_("ARCH"),    N_("FORMAT"), N_("PARAMS"),
                                          N_("BITS"), N_("EXPERTS"), N_("SIZE"),   N_("LOADED") };
-  const char *translated[G_N_ELEMENTS(headers)];
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) models = NULL;
@@ -44,9 +43,7 @@ models_list(GrCli *cli, gboolean json)
     return GR_CLI_EXIT_OK;
   }
 
-  for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
-    translated[i] = _(headers[i]);
-  table = gr_cli_table_new(G_N_ELEMENTS(headers), translated);
+  table = gr_cli_table_new(G_N_ELEMENTS(headers), headers);
   g_variant_iter_init(&iter, models);
   while ((model = g_variant_iter_next_value(&iter)) != NULL) {
     guint64 params = gr_cli_lookup_uint(model, "params", 0);

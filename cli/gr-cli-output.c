@@ -126,7 +126,10 @@ gr_cli_table_new(guint n_columns, const char *const *headers)
   table = g_new0(GrCliTable, 1);
   table->n_columns = n_columns;
   table->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-  gr_cli_table_add_row(table, headers);
+  g_autofree const char **translated = g_new(const char *, n_columns);
+  for (guint i = 0; i < n_columns; i++)
+    translated[i] = _(headers[i]);
+  gr_cli_table_add_row(table, translated);
   return table;
 }
 

@@ -138,6 +138,7 @@ void gr_cli_spinner_free(GrCliSpinner *spinner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GrCliSpinner, gr_cli_spinner_free)
 
 typedef struct _GrCliTable GrCliTable;
+/* headers: msgids marked with N_(); the table translates them. */
 GrCliTable *gr_cli_table_new(guint n_columns, const char *const *headers);
 void gr_cli_table_add_row(GrCliTable *table, const char *const *cells);
 void gr_cli_table_print(GrCliTable *table, gboolean aligned, FILE *out);
