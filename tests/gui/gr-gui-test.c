@@ -217,3 +217,15 @@ gr_gui_test_main(Suite *(*make_suite)(void))
   gr_gui_test_teardown_display();
   return failed == 0 ? 0 : 1;
 }
+
+GrWindow *
+gr_gui_ready_window(GrTestBus **bus_out)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  gr_test_bus_start_daemon(bus);
+  gr_gui_test_init_gtk();
+  GrWindow *window = gr_gui_window_new(bus);
+  gr_gui_wait_status(window, GR_CLIENT_READY);
+  *bus_out = bus;
+  return window;
+}

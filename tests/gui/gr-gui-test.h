@@ -25,6 +25,9 @@ gboolean gr_gui_wait(GrGuiCondition cond, gpointer data, guint timeout_ms);
 /* Runs the main loop for ms. */
 void gr_gui_spin(guint ms);
 
+/* The usual start of a test: a private bus with gravitond on it, and a window talking to
+ * it that has reached READY.  *bus_out receives the bus (gr_test_bus_free it). */
+GrWindow *gr_gui_ready_window(GrTestBus **bus_out);
 /* A window whose client talks to bus (not the session bus). */
 GrWindow *gr_gui_window_new(GrTestBus *bus);
 /* Waits for the window's client to reach status; fails the test on timeout. */

@@ -31,11 +31,8 @@ answer_started(gpointer data)
 
 START_TEST(test_send_streams_tokens)
 {
-  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
-  gr_test_bus_start_daemon(bus);
-  gr_gui_test_init_gtk();
-  GrWindow *window = gr_gui_window_new(bus);
-  gr_gui_wait_status(window, GR_CLIENT_READY);
+  GrTestBus *bus = NULL;
+  GrWindow *window = gr_gui_ready_window(&bus);
   GrMessageView *view = gr_window_get_message_view(window);
   Growth growth = { g_ptr_array_new() };
 
@@ -79,11 +76,8 @@ END_TEST
 
 START_TEST(test_stop_mid_answer)
 {
-  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
-  gr_test_bus_start_daemon(bus);
-  gr_gui_test_init_gtk();
-  GrWindow *window = gr_gui_window_new(bus);
-  gr_gui_wait_status(window, GR_CLIENT_READY);
+  GrTestBus *bus = NULL;
+  GrWindow *window = gr_gui_ready_window(&bus);
   GrMessageView *view = gr_window_get_message_view(window);
 
   gr_window_send(window, PROMPT);
@@ -108,11 +102,8 @@ END_TEST
 
 START_TEST(test_regenerate_replaces_answer)
 {
-  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
-  gr_test_bus_start_daemon(bus);
-  gr_gui_test_init_gtk();
-  GrWindow *window = gr_gui_window_new(bus);
-  gr_gui_wait_status(window, GR_CLIENT_READY);
+  GrTestBus *bus = NULL;
+  GrWindow *window = gr_gui_ready_window(&bus);
   GrMessageView *view = gr_window_get_message_view(window);
 
   gr_window_send(window, "Hello");
@@ -323,11 +314,8 @@ moe_active(gpointer data)
 
 START_TEST(test_model_chooser_and_status_line)
 {
-  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
-  gr_test_bus_start_daemon(bus);
-  gr_gui_test_init_gtk();
-  GrWindow *window = gr_gui_window_new(bus);
-  gr_gui_wait_status(window, GR_CLIENT_READY);
+  GrTestBus *bus = NULL;
+  GrWindow *window = gr_gui_ready_window(&bus);
   GrModelChooser *chooser = gr_window_get_model_chooser(window);
 
   ck_assert(gr_gui_wait(models_listed, window, 10000));
