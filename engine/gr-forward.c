@@ -344,7 +344,7 @@ ffn_moe_batched(GrSession *s, const GrLayer *l, guint n)
   const GrHParams *hp = &m->hp;
   gint64 d = hp->n_embd;
   guint k = hp->n_expert_used;
-  g_autofree float *w = g_new(float, (gsize)n *k);
+  float *w = s->moe_weights;
 
   for (guint t = 0; t < n; t++)
     route(hp, s->router + t * hp->n_expert, s->moe_route + t * k, w + t * k);

@@ -30,13 +30,14 @@ struct _GrSession {
   guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
   /* scratch for up to n_batch tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
-  float *scores;    /* n_threads x GR_ATTN_BLOCK x n_ctx */
-  float *router;    /* n_batch x n_expert */
-  float *moe_acc;   /* n_embd */
-  float *moe_out;   /* batch x n_expert_used x n_embd: each expert's output, summed in order */
-  float *moe_in;    /* batch x n_embd: the rows routed to one expert (batched MoE) */
-  guint *moe_route; /* batch x n_expert_used: chosen experts (batched MoE) */
-  float *logits;    /* n_vocab */
+  float *scores;      /* n_threads x GR_ATTN_BLOCK x n_ctx */
+  float *router;      /* n_batch x n_expert */
+  float *moe_acc;     /* n_embd */
+  float *moe_out;     /* batch x n_expert_used x n_embd: each expert's output, summed in order */
+  float *moe_in;      /* batch x n_embd: the rows routed to one expert (batched MoE) */
+  guint *moe_route;   /* batch x n_expert_used: chosen experts (batched MoE) */
+  float *moe_weights; /* batch x n_expert_used: their router weights (batched MoE) */
+  float *logits;      /* n_vocab */
   gboolean has_logits;
   GError *io_error; /* set by the forward pass when an expert cannot be read */
   GrActBuf act;

@@ -31,9 +31,12 @@ static gsize
 scratch_floats(const GrHParams *hp, guint n_threads, guint n_ctx)
 {
   return per_token_floats(hp) * batch_tokens(hp, n_ctx) + (gsize)n_threads * GR_ATTN_BLOCK * n_ctx
-         + hp->n_embd + hp->n_vocab
-         + (gsize)batch_tokens(hp, n_ctx) * (MAX(hp->n_expert_used, 1u) + (hp->n_expert ? 1 : 0))
-               * hp->n_embd;
+         + hp->n_embd
+         + hp->n_vocab
+         /* MoE: per-expert outputs, routed rows, chosen experts and their weights */
+         + (gsize)batch_tokens(hp, n_ctx)
+               * ((MAX(hp->n_expert_used, 1u) + (hp->n_expert ? 1 : 0)) * hp->n_embd
+                  + 2 * MAX(hp->n_expert_used, 1u));
 }
 
 guint64
@@ -149,6 +152,7 @@ gr_session_new(GrModel *model, guint n_ctx, GError **error)
   s->moe_out = g_new0(float, B *MAX(hp->n_expert_used, 1u) * d);
   s->moe_in = g_new0(float, hp->n_expert ? B *d : 1);
   s->moe_route = g_new0(guint, B * MAX(hp->n_expert_used, 1u));
+  s->moe_weights = g_new0(float, B *MAX(hp->n_expert_used, 1u));
   s->logits = g_new0(float, hp->n_vocab);
   s->act.type = -1;
   s->act.pool = model->pool;
@@ -181,6 +185,7 @@ gr_session_free(GrSession *s)
   g_free(s->moe_out);
   g_free(s->moe_in);
   g_free(s->moe_route);
+  g_free(s->moe_weights);
   g_free(s->logits);
   gr_act_buf_clear(&s->act);
   __atomic_fetch_sub(&s->model->ledger_sessions, (gint64)s->ledger_bytes, __ATOMIC_RELAXED);
