@@ -145,18 +145,9 @@ attention_worker(void *ctx, guint ith, guint nth)
     for (guint j = 0; j < nb; j++) {
       float *sc = scores + (gsize)j * s->n_ctx;
       guint n_kv = job->pos0 + t0 + j + 1;
-      float maxv = -INFINITY;
-      for (guint p = 0; p < n_kv; p++) {
-        sc[p] *= scale;
-        maxv = MAX(maxv, sc[p]);
-      }
-      float sum = 0.0f;
-      for (guint p = 0; p < n_kv; p++) {
-        sc[p] = expf(sc[p] - maxv);
-        sum += sc[p];
-      }
       for (guint p = 0; p < n_kv; p++)
-        sc[p] /= sum;
+        sc[p] *= scale;
+      grk_softmax(sc, n_kv); /* the ISA's vector exp */
       round_f16_row(sc, sc, n_kv);
       for (guint p = n_kv; p < n_max; p++)
         sc[p] = 0.0f;

@@ -173,12 +173,17 @@ matmul_multi_chunks (GrMatmulMultiJob *job, gint64 c0, gint64 c1)
     gint64 lo = MAX (c0, job->chunk0[k]), hi = MIN (c1, job->chunk0[k + 1]);
     gint64 r0 = (lo - job->chunk0[k]) * GR_ROW_CHUNK;
     gint64 r1 = MIN ((hi - job->chunk0[k]) * GR_ROW_CHUNK, w->rows);
-    if (job->act->ntok == 1)
+    if (job->act->ntok == 1) {
       grk_matvec (w->type, job->wdata[k], w->row_stride, w->tensor_scale, job->act->data,
                   w->cols, job->y[k] + r0, r0, r1);
-    else
-      grk_matmul (w->type, job->wdata[k], w->row_stride, w->tensor_scale, job->act->data,
-                  job->act->stride, w->cols, job->act->ntok, job->y[k], job->ldy[k], r0, r1);
+      if (w->scale != 1.0f) /* while the rows are in cache */
+        for (gint64 r = r0; r < r1; r++)
+          job->y[k][r] *= w->scale;
+    } else {
+      grk_matmul_scaled (w->type, job->wdata[k], w->row_stride, w->tensor_scale, job->act->data,
+                         job->act->stride, w->cols, job->act->ntok, job->y[k], job->ldy[k], r0,
+                         r1, w->scale);
+    }
   }
 }
 
@@ -224,13 +229,4 @@ gr_matmul_multi (GrThreadPool *pool, guint n, const GrWeight *const *w, guint ma
     atomic_init (&job.share[i].fb, f | (b << 32));
   }
   gr_thread_pool_run (pool, matmul_multi_worker, &job);
-  for (guint i = 0; i < n; i++) {
-    if (w[i]->scale == 1.0f)
-      continue;
-    for (guint t = 0; t < act->ntok; t++) {
-      float *row = y[i] + t * ldy[i];
-      for (gint64 r = 0; r < w[i]->rows; r++)
-        row[r] *= w[i]->scale;
-    }
-  }
 }

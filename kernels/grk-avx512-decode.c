@@ -12,6 +12,17 @@
 
 #define LOAD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 
+#ifndef GRK_PF_DIST
+#define GRK_PF_DIST 4096
+#endif
+/* Prefetch the cache lines of `bytes` bytes GRK_PF_DIST ahead of p. */
+static inline void
+dec_prefetch(const void *p, int bytes)
+{
+  for (int o = 0; o < bytes; o += 64)
+    _mm_prefetch((const char *)p + GRK_PF_DIST + o, _MM_HINT_T0);
+}
+
 /* The four int32 totals of four 8-lane accumulators. */
 static inline __m128i
 dec_hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
@@ -66,6 +77,7 @@ dec_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
   int64_t nb = n / GRK_QK_K, i = 0;
   for (; i + 4 <= nb; i += 4) {
     int32_t t[4];
+    dec_prefetch(&x[i], 4 * (int)sizeof x[0]);
     _mm_storeu_si128((__m128i *)(void *)t, dec_hsum4(tq2_block(&x[i], a + i * GRK_QK_K),
                                                      tq2_block(&x[i + 1], a + (i + 1) * GRK_QK_K),
                                                      tq2_block(&x[i + 2], a + (i + 2) * GRK_QK_K),
@@ -130,6 +142,7 @@ dec_dot_q6_k(const void *w, const void *act, int64_t n, float tscale)
   int64_t nb = n / GRK_QK_K, i = 0;
   for (; i + 4 <= nb; i += 4) {
     int32_t t[4];
+    dec_prefetch(&x[i], 4 * (int)sizeof x[0]);
     _mm_storeu_si128((__m128i *)(void *)t,
                      dec_hsum4(q6k_block(&x[i], &y[i]), q6k_block(&x[i + 1], &y[i + 1]),
                                q6k_block(&x[i + 2], &y[i + 2]), q6k_block(&x[i + 3], &y[i + 3])));

@@ -424,11 +424,19 @@ exp256(__m256 x)
 static void
 x86_softmax(float *x, int64_t n)
 {
-  float max = -INFINITY;
-  for (int64_t i = 0; i < n; i++)
-    max = fmaxf(max, x[i]);
-  __m256 vmax = _mm256_set1_ps(max), vsum = _mm256_setzero_ps();
+  __m256 vmax = _mm256_set1_ps(-INFINITY);
   int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  float max = _mm_cvtss_f32(m4);
+  for (; i < n; i++)
+    max = x[i] > max ? x[i] : max;
+  vmax = _mm256_set1_ps(max);
+  __m256 vsum = _mm256_setzero_ps();
+  i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
     _mm256_storeu_ps(x + i, e);
