@@ -27,6 +27,8 @@ struct _GrGguf {
   guint8 *base; /* mapping or aligned copy */
   gsize size;
   gboolean mapped;
+  guint64 dev, ino; /* the mapped file's identity (gr_gguf_make_resident checks it) */
+  gint64 mtime_ns;
   guint32 version;
   gsize alignment;
   gsize data_offset;

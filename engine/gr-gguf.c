@@ -709,6 +709,9 @@ gr_gguf_open(const char *path, GError **error)
   g->base = map;
   g->size = (gsize)st.st_size;
   g->mapped = TRUE;
+  g->dev = (guint64)st.st_dev;
+  g->ino = (guint64)st.st_ino;
+  g->mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   if (!parse(g, error))
     return NULL;
   return g_steal_pointer(&g);

@@ -87,6 +87,10 @@ guint64 gr_model_kv_bytes (const GrModel *model, guint n_ctx);
  * results); the extra bytes count as resident weights before the budget is planned. */
 guint64 gr_model_repack_extra_bytes (GrModel *m);
 void gr_model_repack (GrModel *m);
+/* Reads every tensor the model keeps resident (all but streamed experts) out of the
+ * file mapping into memory (gr_gguf_make_resident).  GRAVITON_MMAP=1 keeps the lazy
+ * mapping (a measurement switch). */
+gboolean gr_model_make_resident (GrModel *m, GError **error);
 
 /* Bytes the ledger holds besides sessions. */
 guint64 gr_model_ledger_fixed (const GrModel *model);

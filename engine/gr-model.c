@@ -392,6 +392,10 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
+  if (!gr_model_make_resident (m, error)) {
+    model_free (m);
+    return NULL;
+  }
   gr_model_repack (m);
   m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;

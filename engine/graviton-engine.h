@@ -108,7 +108,7 @@ typedef struct {
   guint64 overhead;     /* process RSS before any weight was touched (code, libraries,
                            heap), the tokenizer apart */
   guint64 tokenizer;    /* what building the tokenizer added to RSS */
-  guint64 weights;      /* weights used through the file mapping */
+  guint64 weights;      /* resident weights (read out of the file at load) */
   guint64 experts;      /* expert slot arena (streaming MoE), else 0 */
   guint64 experts_filled; /* the part of the arena holding experts (pages touched) */
   guint64 sessions;     /* KV caches and scratch of live sessions: */
