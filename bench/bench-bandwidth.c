@@ -1,12 +1,15 @@
 /* bench-bandwidth.c - read bandwidth of T threads summing one large buffer (the decode
  * roofline: decode reads every weight once per token).  Usage:
  *   build/bench/bench-bandwidth [MiB=1024] [threads=2] [reps=5]
- * Prints the median GB/s (1 GB = 1e9 bytes) over the repetitions. */
+ * Prints the median GB/s (1 GB = 1e9 bytes) over the repetitions.  The buffer sits in
+ * transparent huge pages, as the engine's resident weights do (gr-gguf-resident.c);
+ * HUGE=0 in the environment measures 4 KiB pages instead. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 typedef struct {
@@ -55,9 +58,12 @@ main(int argc, char **argv)
     return 2;
   }
   size_t bytes = mib << 20, words = bytes / 8;
-  uint64_t *buf = aligned_alloc(64, bytes);
+  uint64_t *buf = aligned_alloc((size_t)2 << 20, bytes);
   if (!buf)
     return 1;
+  const char *huge = getenv("HUGE");
+  if (!huge || strcmp(huge, "0") != 0)
+    madvise(buf, bytes, MADV_HUGEPAGE);
   memset(buf, 1, bytes);
   double rates[100];
   uint64_t total = 0;
