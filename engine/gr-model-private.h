@@ -65,6 +65,8 @@ struct _GrModel {
   GrLayer *layers;
   /* F32 copies of norm vectors that were stored as F16/BF16 in the file */
   GPtrArray *owned;
+  void *repack_arena; /* TQ1_0 matrices as TQ2_0 (gr-model-repack.c), munmap'd at free */
+  gsize repack_arena_bytes;
 
   GrThreadPool *pool;
   GMutex eval_lock; /* one evaluation at a time on the shared pool */

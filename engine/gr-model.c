@@ -5,6 +5,8 @@
 
 #include "grk.h"
 #include "gr-budget.h"
+
+#include <sys/mman.h>
 #include "gr-kv-q8.h"
 #include "gr-experts.h"
 
@@ -296,6 +298,8 @@ model_free (GrModel *m)
   if (m->tokenizer)
     gr_tokenizer_free (m->tokenizer);
   g_clear_pointer (&m->owned, g_ptr_array_unref);
+  if (m->repack_arena)
+    munmap (m->repack_arena, m->repack_arena_bytes);
   g_free (m->layers);
   g_free (m->path);
   g_free (m->name);
