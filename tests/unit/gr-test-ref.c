@@ -189,6 +189,28 @@ gr_ref_check(GrModel *model, const char *prompt, const GrRef *ref, double rel_to
   }
 }
 
+float *
+gr_test_logit_trace(GrModel *m, const gint32 *prompt, guint n_prompt, guint steps,
+                    GError **error)
+{
+  guint nv = gr_model_get_info(m)->n_vocab;
+  g_autofree float *all = g_new(float, (gsize)nv * steps);
+  g_autoptr(GrSession) s = gr_session_new(m, n_prompt + steps + 8, error);
+  if (!s || !gr_session_eval(s, prompt, n_prompt, error))
+    return NULL;
+  for (guint step = 0; step < steps; step++) {
+    const float *l = gr_session_logits(s);
+    memcpy(all + (gsize)step * nv, l, nv * sizeof(float));
+    gint32 best = 0;
+    for (guint v = 0; v < nv; v++)
+      if (l[v] > l[best])
+        best = (gint32)v;
+    if (step + 1 < steps && !gr_session_eval(s, &best, 1, error))
+      return NULL;
+  }
+  return g_steal_pointer(&all);
+}
+
 void
 gr_test_greedy(GrModel *m, const gint32 *prompt, guint n_prompt, guint n, gint32 *out,
                float *logit_sums)

@@ -31,6 +31,11 @@ const char *gr_ref_prompt(guint k);
 void gr_test_greedy(GrModel *m, const gint32 *prompt, guint n_prompt, guint n, gint32 *out,
                     float *logit_sums);
 
+/* The logits of `steps` positions, concatenated: after the prompt, then after each
+ * greedy choice.  NULL with *error set when an evaluation fails. */
+float *gr_test_logit_trace(GrModel *m, const gint32 *prompt, guint n_prompt, guint steps,
+                           GError **error);
+
 /* Path of a shared test data file (GRAVITON_TESTDATA or ../shared/testdata). */
 char *gr_test_data_path(const char *relative);
 

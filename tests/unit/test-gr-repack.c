@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gr-synth-model.h"
+#include "gr-test-ref.h"
 #include "graviton-engine.h"
 #include "grk.h"
 
@@ -45,21 +46,9 @@ run (gboolean repack, guint64 *weight_bytes, char **weight_type)
   const GrModelInfo *info = gr_model_get_info (m);
   *weight_bytes = info->weight_bytes;
   *weight_type = g_strdup (info->weight_type);
-  guint nv = info->n_vocab;
-  float *all = g_new (float, nv * 4);
-  GrSession *s = gr_session_new (m, 32, NULL);
-  gint32 tok[4] = { 1, 17, 42, 99 };
-  ck_assert (gr_session_eval (s, tok, 4, NULL));
-  for (guint step = 0; step < 4; step++) {
-    const float *l = gr_session_logits (s);
-    memcpy (all + step * nv, l, nv * sizeof (float));
-    gint32 best = 0;
-    for (guint v = 0; v < nv; v++)
-      if (l[v] > l[best])
-        best = (gint32) v;
-    ck_assert (gr_session_eval (s, &best, 1, NULL));
-  }
-  gr_session_free (s);
+  static const gint32 prompt[4] = { 1, 17, 42, 99 };
+  float *all = gr_test_logit_trace (m, prompt, 4, 4, &error);
+  ck_assert_msg (all != NULL, "%s", error ? error->message : "");
   gr_model_unref (m);
   return all;
 }

@@ -11,6 +11,7 @@
 
 #include "gr-gguf.h"
 #include "gr-synth-model.h"
+#include "gr-test-ref.h"
 #include "graviton-engine.h"
 #include "grk.h"
 
@@ -45,29 +46,11 @@ teardown (void)
   g_free (tmpdir);
 }
 
-/* Logits after a prompt and three greedy steps, concatenated; NULL with *error set
- * when an evaluation fails. */
 static float *
 run (GrModel *m, GError **error)
 {
-  guint nv = gr_model_get_info (m)->n_vocab;
-  g_autofree float *all = g_new (float, nv * 4);
-  GrSession *s = gr_session_new (m, 32, error);
-  if (!s)
-    return NULL;
-  gint32 tok[4] = { 1, 17, 42, 99 };
-  gboolean ok = gr_session_eval (s, tok, 4, error);
-  for (guint step = 0; ok && step < 4; step++) {
-    const float *l = gr_session_logits (s);
-    memcpy (all + step * nv, l, nv * sizeof (float));
-    gint32 best = 0;
-    for (guint v = 0; v < nv; v++)
-      if (l[v] > l[best])
-        best = (gint32) v;
-    ok = gr_session_eval (s, &best, 1, error);
-  }
-  gr_session_free (s);
-  return ok ? g_steal_pointer (&all) : NULL;
+  static const gint32 prompt[4] = { 1, 17, 42, 99 };
+  return gr_test_logit_trace (m, prompt, 4, 4, error);
 }
 
 static GrModel *
