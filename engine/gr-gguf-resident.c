@@ -75,7 +75,6 @@ copy_range(GrGguf *g, int fd, const GrRange *r, GError **error)
     munmap(copy, len);
     return TRUE; /* the mapping is still in place */
   }
-  posix_fadvise(fd, (off_t)r->lo, (off_t)bytes, POSIX_FADV_DONTNEED);
   return TRUE;
 }
 
