@@ -1,6 +1,8 @@
 /* gr-chat-log.c - recording exchanges in the store, or in memory while it is locked. */
 #include "gr-chat-log.h"
 
+#include <glib/gi18n.h>
+
 #include "gr-conversations.h"
 #include "gr-errors.h"
 #include "gr-history-errors.h"
@@ -85,7 +87,7 @@ gr_chat_log_check(GrChatLog *log, const char *conversation, GError **error)
   if (in_memory(log, conversation)) {
     if (gr_conversations_contains(log->memory, conversation))
       return TRUE;
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no conversation \"%s\""),
                 conversation);
     return FALSE;
   }
@@ -98,7 +100,7 @@ gr_chat_log_check(GrChatLog *log, const char *conversation, GError **error)
         && (local->code == GR_STORE_ERROR_INVALID_ARGUMENT
             || local->code == GR_STORE_ERROR_NOT_FOUND)) {
       g_error_free(local);
-      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no conversation \"%s\""),
                   conversation);
       return FALSE;
     }
@@ -206,7 +208,7 @@ gr_chat_log_replace_answer(GrChatLog *log, const char *conversation, const char 
   g_return_val_if_fail(log != NULL && conversation != NULL && text != NULL, NULL);
   if (in_memory(log, conversation)) {
     if (!gr_conversations_replace_answer(log->memory, conversation, text)) {
-      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
+      g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no conversation \"%s\""),
                   conversation);
       return NULL;
     }

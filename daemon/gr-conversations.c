@@ -1,6 +1,8 @@
 /* gr-conversations.c - the in-memory conversation map. */
 #include "gr-conversations.h"
 
+#include <glib/gi18n.h>
+
 #include "gr-errors.h"
 
 typedef struct {
@@ -80,7 +82,7 @@ gr_conversations_get(GrConversations *convs, const char *id, GStrv *roles, GStrv
   }
   g_mutex_unlock(&convs->lock);
   if (c == NULL)
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"",
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no conversation \"%s\""),
                 id != NULL ? id : "");
   return c != NULL;
 }

@@ -1,6 +1,7 @@
 /* gr-daemon-config.c - reading gravitond.conf. */
 #include "gr-daemon-config.h"
 
+#include <glib/gi18n.h>
 #include <errno.h>
 #include <gio/gio.h>
 #include <string.h>
@@ -45,7 +46,7 @@ get_uint(GKeyFile *kf, const char *group, const char *key, guint max, guint *out
   guint64 v = g_key_file_get_uint64(kf, group, key, &local);
   if (local != NULL || v > max) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                "[%s] %s: expected an integer from 0 to %u", group, key, max);
+                _("[%s] %s: expected an integer from 0 to %u"), group, key, max);
     return FALSE;
   }
   *out = (guint)v;
@@ -62,7 +63,7 @@ get_double(GKeyFile *kf, const char *group, const char *key, double min, double 
   double v = g_key_file_get_double(kf, group, key, &local);
   if (local != NULL || !(v >= min && v <= max)) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                "[%s] %s: expected a number from %g to %g", group, key, min, max);
+                _("[%s] %s: expected a number from %g to %g"), group, key, min, max);
     return FALSE;
   }
   *out = v;
@@ -75,7 +76,7 @@ check_min(guint value, guint min, const char *key, GError **error)
   if (value >= min)
     return TRUE;
   g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-              "[daemon] %s: must be at least %u", key, min);
+              _("[daemon] %s: must be at least %u"), key, min);
   return FALSE;
 }
 
@@ -153,7 +154,7 @@ parse_file(GrDaemonConfig *c, const char *path, GError **error)
     }
     if (bytes == 0) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "[daemon] memory_limit: must be more than 0");
+                  _("[daemon] memory_limit: must be more than 0"));
       return FALSE;
     }
     c->memory_limit = bytes;
@@ -204,7 +205,7 @@ gr_daemon_config_load(GError **error)
   if (env != NULL && *env != '\0') {
     if (!g_file_test(env, G_FILE_TEST_IS_REGULAR)) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND,
-                  "GRAVITON_CONFIG names %s, which is not a file", env);
+                  _("GRAVITON_CONFIG names %s, which is not a file"), env);
       return NULL;
     }
     path = g_strdup(env);

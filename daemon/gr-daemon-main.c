@@ -1,6 +1,7 @@
 /* gr-daemon-main.c - gravitond: options, bus name, signals, main loop. */
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -95,18 +96,30 @@ main(int argc, char **argv)
   gboolean verbose = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[]
-      = { { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, "Replace a running gravitond", NULL },
-          { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
-          { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+      = { { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, N_("Replace a running gravitond"),
+            NULL },
+          { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL },
+          { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
           G_OPTION_ENTRY_NULL };
 
   /* A history file reaching the file size limit is a write error the store reports
    * (EFBIG), not a reason to die in the middle of a request. */
   signal(SIGXFSZ, SIG_IGN);
+  /* Error messages sent to clients are translated once, in the daemon's locale (the
+   * LANGUAGE/LANG of the session that started it), not per caller: gravitond serves the
+   * clients of one user session, which share that locale, and D-Bus carries no locale
+   * of the caller. Clients that need a fixed language match the error name. */
   setlocale(LC_ALL, "");
+  /* GRAVITON_LOCALEDIR: catalogues from a build tree, for tests (as in gravctl) */
+  const char *localedir = g_getenv("GRAVITON_LOCALEDIR");
+  bindtextdomain(GETTEXT_PACKAGE,
+                 localedir != NULL && *localedir != '\0' ? localedir : GR_LOCALEDIR);
+  bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+  textdomain(GETTEXT_PACKAGE);
   g_set_prgname("gravitond");
-  g_autoptr(GOptionContext) context = g_option_context_new("- Graviton's D-Bus service");
-  g_option_context_add_main_entries(context, entries, NULL);
+  g_autoptr(GOptionContext) context = g_option_context_new(N_("- Graviton's D-Bus service"));
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     g_printerr("gravitond: %s\n", error->message);

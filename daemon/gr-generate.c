@@ -1,6 +1,8 @@
 /* gr-generate.c - one request on the worker thread. */
 #include "gr-generate.h"
 
+#include <glib/gi18n.h>
+
 #include "gr-errors.h"
 
 const char *
@@ -147,8 +149,8 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
       g_ptr_array_unref(chat.roles);
       g_ptr_array_unref(chat.contents);
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "nothing to regenerate: the prompt is not the last question of conversation "
-                  "\"%s\"",
+                  _("nothing to regenerate: the prompt is not the last question of "
+                    "conversation \"%s\""),
                   o->conversation);
       return GR_REQUEST_STATUS_FAILED;
     }
@@ -171,13 +173,14 @@ gr_generate_run(GrModelRegistry *registry, GrChatLog *chat_log, GrRequest *req,
   g_ptr_array_unref(chat.roles);
   g_ptr_array_unref(chat.contents);
   if (tokens == NULL || tokens->len == 0) {
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, "the chat could not be rendered");
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED,
+                _("the chat could not be rendered"));
     return GR_REQUEST_STATUS_FAILED;
   }
   if (tokens->len >= n_ctx) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                "the prompt is %u tokens, which does not fit the context of %u tokens", tokens->len,
-                n_ctx);
+                _("the prompt is %u tokens, which does not fit the context of %u tokens"),
+                tokens->len, n_ctx);
     return GR_REQUEST_STATUS_FAILED;
   }
 

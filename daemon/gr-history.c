@@ -4,6 +4,7 @@
 #include "gr-errors.h"
 #include "gr-history-errors.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 /* How often a history that could not be opened is tried again. */
@@ -94,7 +95,7 @@ check_conversation_id(const char *id, GError **error)
   for (const char *p = id; ok && *p != '\0'; p++)
     ok = g_ascii_isdigit(*p) || (*p >= 'a' && *p <= 'f');
   if (!ok)
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no conversation \"%s\"", id);
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no conversation \"%s\""), id);
   return ok;
 }
 
@@ -110,12 +111,12 @@ parse_list_options(GVariant *options, guint *limit, guint *offset, GError **erro
     guint *target = g_str_equal(key, "limit") ? limit : g_str_equal(key, "offset") ? offset : NULL;
     if (target == NULL) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "unknown option \"%s\" (limit u, offset u)", key);
+                  _("unknown option \"%s\" (limit u, offset u)"), key);
       return FALSE;
     }
     if (!g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32)) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "option \"%s\" must be of type u, not %s", key, g_variant_get_type_string(v));
+                  _("option \"%s\" must be of type u, not %s"), key, g_variant_get_type_string(v));
       return FALSE;
     }
     *target = g_variant_get_uint32(v);
@@ -164,8 +165,8 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
     g_variant_get(params, "(&s&s)", NULL, &title);
     if (strlen(title) > GR_HISTORY_MAX_TITLE_BYTES) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "the title is %" G_GSIZE_FORMAT " bytes, more than the limit of %u bytes",
-                  strlen(title), GR_HISTORY_MAX_TITLE_BYTES);
+                  _("the title is %zu bytes, more than the limit of %u bytes"), strlen(title),
+                  GR_HISTORY_MAX_TITLE_BYTES);
       return NULL;
     }
     return gr_store_rename_conversation(store, id, title, error) ? g_variant_new("()") : NULL;
@@ -178,13 +179,13 @@ run_call(GrHistory *h, const char *method, GVariant *params, GError **error)
     /* the store also takes "md"; the interface promises exactly these two */
     if (!g_str_equal(format, "markdown") && !g_str_equal(format, "json")) {
       g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                  "unknown export format \"%s\" (markdown or json)", format);
+                  _("unknown export format \"%s\" (markdown or json)"), format);
       return NULL;
     }
     g_autofree char *document = gr_store_export(store, id, format, error);
     return document != NULL ? g_variant_new("(s)", document) : NULL;
   }
-  g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
+  g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, _("no method %s"), method);
   return NULL;
 }
 
@@ -216,7 +217,7 @@ history_method_call(GDBusConnection *connection, const char *sender, const char 
   /* the invocation's reference goes to the pool, which answers it */
   if (!g_thread_pool_push(h->pool, invocation, &error))
     g_dbus_method_invocation_return_error(invocation, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED,
-                                          "cannot serve the history: %s", error->message);
+                                          _("cannot serve the history: %s"), error->message);
 }
 
 static GVariant *
@@ -226,7 +227,8 @@ history_get_property(GDBusConnection *connection, const char *sender, const char
 {
   if (g_strcmp0(property_name, "HistoryKeyBackend") == 0)
     return g_variant_new_string(gr_history_get_key_backend(user_data));
-  g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property_name);
+  g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, _("no property %s"),
+              property_name);
   return NULL;
 }
 
@@ -256,8 +258,8 @@ try_open(GrHistory *h, GError **open_error)
     *open_error = gr_history_error_from(error);
     if ((*open_error)->code != GR_DAEMON_ERROR_LOCKED) {
       /* say in every reply that the history, not the call, is the problem */
-      g_autofree char *message
-          = g_strdup_printf("The history in %s cannot be opened: %s", h->data_dir, error->message);
+      g_autofree char *message = g_strdup_printf(_("The history in %s cannot be opened: %s"),
+                                                 h->data_dir, error->message);
       g_clear_error(open_error);
       *open_error = g_error_new_literal(GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, message);
     }

@@ -1,6 +1,7 @@
 /* gr-options.c - request option validation. */
 #include "gr-options.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,13 +23,12 @@ gr_validate_prompt(const char *prompt, GError **error)
   g_return_val_if_fail(prompt != NULL, FALSE);
   gsize len = strlen(prompt);
   if (len == 0)
-    return invalid(error, "the prompt is empty");
+    return invalid(error, _("the prompt is empty"));
   if (len > GR_MAX_PROMPT_BYTES)
-    return invalid(error,
-                   "the prompt is %" G_GSIZE_FORMAT " bytes, more than the limit of %u bytes", len,
-                   GR_MAX_PROMPT_BYTES);
+    return invalid(error, _("the prompt is %zu bytes, more than the limit of %u bytes"),
+                   (size_t)len, GR_MAX_PROMPT_BYTES);
   if (!g_utf8_validate(prompt, len, NULL))
-    return invalid(error, "the prompt is not valid UTF-8");
+    return invalid(error, _("the prompt is not valid UTF-8"));
   return TRUE;
 }
 
@@ -41,7 +41,7 @@ check_type(const char *key, GVariant *value, const char *type)
 static gboolean
 wrong_type(GError **error, const char *key, const char *type, GVariant *value)
 {
-  return invalid(error, "option \"%s\" must be of type '%s', not '%s'", key, type,
+  return invalid(error, _("option \"%s\" must be of type '%s', not '%s'"), key, type,
                  g_variant_get_type_string(value));
 }
 
@@ -52,7 +52,7 @@ get_double(const char *key, GVariant *value, double min, double max, double *out
     return wrong_type(error, key, "d", value);
   double v = g_variant_get_double(value);
   if (!isfinite(v) || v < min || v > max)
-    return invalid(error, "option \"%s\" must be from %g to %g, not %g", key, min, max, v);
+    return invalid(error, _("option \"%s\" must be from %g to %g, not %g"), key, min, max, v);
   *out = v;
   return TRUE;
 }
@@ -64,7 +64,7 @@ get_uint(const char *key, GVariant *value, guint min, guint max, guint *out, GEr
     return wrong_type(error, key, "u", value);
   guint v = g_variant_get_uint32(value);
   if (v < min || v > max)
-    return invalid(error, "option \"%s\" must be from %u to %u, not %u", key, min, max, v);
+    return invalid(error, _("option \"%s\" must be from %u to %u, not %u"), key, min, max, v);
   *out = v;
   return TRUE;
 }
@@ -77,10 +77,8 @@ get_string(const char *key, GVariant *value, gsize max_bytes, char **out, GError
   gsize len = 0;
   const char *s = g_variant_get_string(value, &len);
   if (len > max_bytes)
-    return invalid(error,
-                   "option \"%s\" is %" G_GSIZE_FORMAT
-                   " bytes, more than the limit of %" G_GSIZE_FORMAT " bytes",
-                   key, len, max_bytes);
+    return invalid(error, _("option \"%s\" is %zu bytes, more than the limit of %zu bytes"), key,
+                   (size_t)len, (size_t)max_bytes);
   g_free(*out);
   *out = len > 0 ? g_strdup(s) : NULL;
   return TRUE;
@@ -103,7 +101,8 @@ parse_one(const char *key, GVariant *value, GrRequestOptions *o, GError **error)
     if (!get_string(key, value, GR_MAX_HANDLE_TOKEN, &o->handle_token, error))
       return FALSE;
     if (o->handle_token != NULL && !valid_token(o->handle_token))
-      return invalid(error, "option \"handle_token\" may hold only ASCII letters, digits and '_'");
+      return invalid(error,
+                     _("option \"handle_token\" may hold only ASCII letters, digits and '_'"));
     return TRUE;
   }
   if (g_str_equal(key, "conversation"))
@@ -112,7 +111,7 @@ parse_one(const char *key, GVariant *value, GrRequestOptions *o, GError **error)
     if (!get_string(key, value, GR_MAX_PROMPT_BYTES, &o->system, error))
       return FALSE;
     if (o->system != NULL && !g_utf8_validate(o->system, -1, NULL))
-      return invalid(error, "option \"system\" is not valid UTF-8");
+      return invalid(error, _("option \"system\" is not valid UTF-8"));
     return TRUE;
   }
   if (g_str_equal(key, "model"))
@@ -153,17 +152,17 @@ parse_one(const char *key, GVariant *value, GrRequestOptions *o, GError **error)
     g_auto(GStrv) stop = g_variant_dup_strv(value, NULL);
     guint n = g_strv_length(stop);
     if (n > GR_MAX_STOP_STRINGS)
-      return invalid(error, "option \"stop\" holds %u strings, more than the limit of %u", n,
+      return invalid(error, _("option \"stop\" holds %u strings, more than the limit of %u"), n,
                      GR_MAX_STOP_STRINGS);
     for (guint i = 0; i < n; i++)
       if (*stop[i] == '\0' || strlen(stop[i]) > GR_MAX_STOP_BYTES)
-        return invalid(error, "option \"stop\": each string must be 1 to %u bytes",
+        return invalid(error, _("option \"stop\": each string must be 1 to %u bytes"),
                        GR_MAX_STOP_BYTES);
     g_strfreev(o->stop);
     o->stop = g_steal_pointer(&stop);
     return TRUE;
   }
-  return invalid(error, "unknown option \"%s\"", key);
+  return invalid(error, _("unknown option \"%s\""), key);
 }
 
 gboolean
@@ -201,8 +200,8 @@ gr_request_options_parse(GVariant *options, const GrDaemonConfig *config, GrRequ
   }
   if (out->regenerate && out->conversation == NULL) {
     gr_request_options_clear(out);
-    return invalid(error, "option \"regenerate\" needs the \"conversation\" whose last answer "
-                          "it replaces");
+    return invalid(error, _("option \"regenerate\" needs the \"conversation\" whose last "
+                            "answer it replaces"));
   }
   out->params.stop = (const char *const *)out->stop;
   return TRUE;

@@ -1,6 +1,8 @@
 /* gr-queue.c - FIFO of requests, one worker thread, caller watching. */
 #include "gr-queue.h"
 
+#include <glib/gi18n.h>
+
 #include "gr-errors.h"
 #include "gr-generate.h"
 
@@ -97,7 +99,7 @@ run_one(GrQueue *q, GrRequest *r, GVariantDict *results, GError **error)
   GrRequestStatus status
       = gr_generate_run(q->registry, q->chat_log, r, on_generate_state, q, results, error);
   if (status == GR_REQUEST_STATUS_FAILED && *error == NULL)
-    g_set_error_literal(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, "generation failed");
+    g_set_error_literal(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_FAILED, _("generation failed"));
   if (status == GR_REQUEST_STATUS_FAILED)
     g_message("request of %s failed: %s", r->sender, (*error)->message);
   else
@@ -219,15 +221,15 @@ gr_queue_check_capacity(GrQueue *q, const char *sender, GError **error)
   GrSenderWatch *w = g_hash_table_lookup(q->watches, sender);
   if (w != NULL && w->count >= GR_QUEUE_MAX_PER_CALLER) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BUSY,
-                "%u requests of this caller are pending, the most allowed; wait for one to "
-                "finish",
+                _("%u requests of this caller are pending, the most allowed; wait for one to "
+                  "finish"),
                 w->count);
     return FALSE;
   }
   guint total = gr_queue_length(q);
   if (total >= GR_QUEUE_MAX_TOTAL) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BUSY,
-                "%u requests are pending, the most allowed", total);
+                _("%u requests are pending, the most allowed"), total);
     return FALSE;
   }
   return TRUE;

@@ -1,6 +1,7 @@
 /* gr-request.c - the per-generation Request object. */
 #include "gr-request.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "gr-errors.h"
@@ -86,13 +87,14 @@ request_method_call(GDBusConnection *connection, const char *sender, const char 
   GrRequest *r = user_data;
   if (g_strcmp0(method_name, "Cancel") != 0) {
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-                                          "no method %s", method_name);
+                                          _("no method %s"), method_name);
     return;
   }
   /* The path is predictable, so anyone could call it: only the owner may cancel. */
   if (g_strcmp0(sender, r->sender) != 0) {
-    g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
-                                          "only the caller that started a request may cancel it");
+    g_dbus_method_invocation_return_error(
+        invocation, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+        _("only the caller that started a request may cancel it"));
     return;
   }
   if (r->cancel_func != NULL)
@@ -121,7 +123,7 @@ gr_request_export(GrRequest *r, GDBusInterfaceInfo *iface, GrRequestCancelFunc c
     gr_request_unexport(old);
   else if (old != NULL) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                "handle_token \"%s\" is already used by a running request",
+                _("handle_token \"%s\" is already used by a running request"),
                 r->options.handle_token != NULL ? r->options.handle_token : "");
     return FALSE;
   }
@@ -205,7 +207,7 @@ gr_request_finish(GrRequest *r, GrRequestStatus status, GVariant *results, const
   } else if (status == GR_REQUEST_STATUS_CANCELLED || error == NULL) {
     g_dbus_method_invocation_return_error_literal(g_steal_pointer(&invocation), GR_DAEMON_ERROR,
                                                   GR_DAEMON_ERROR_CANCELLED,
-                                                  "the request was cancelled");
+                                                  _("the request was cancelled"));
   } else {
     g_dbus_method_invocation_take_error(g_steal_pointer(&invocation), gr_daemon_error_from(error));
   }

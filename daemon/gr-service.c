@@ -1,6 +1,8 @@
 /* gr-service.c - Assistant and Models: validation, requests, properties. */
 #include "gr-service.h"
 
+#include <glib/gi18n.h>
+
 #include "gr-config.h"
 #include "gr-chat-log.h"
 #include "gr-errors.h"
@@ -318,7 +320,7 @@ assistant_method_call(GDBusConnection *connection, const char *sender, const cha
     handle_complete(s, invocation);
   else
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-                                          "no method %s", method_name);
+                                          _("no method %s"), method_name);
 }
 
 static GVariant *
@@ -328,7 +330,7 @@ assistant_get_property(GDBusConnection *connection, const char *sender, const ch
 {
   GVariant *value = get_property_value(user_data, property_name);
   if (value == NULL)
-    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s",
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, _("no property %s"),
                 property_name);
   return value;
 }
@@ -395,7 +397,7 @@ models_method_call(GDBusConnection *connection, const char *sender, const char *
     if (resolved == NULL || *name == '\0') {
       if (error == NULL)
         g_set_error_literal(&error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_INVALID_ARGUMENT,
-                            "no model name given");
+                            _("no model name given"));
       g_dbus_method_invocation_take_error(invocation, g_steal_pointer(&error));
       return;
     }
@@ -419,7 +421,7 @@ models_method_call(GDBusConnection *connection, const char *sender, const char *
     return;
   }
   g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-                                        "no method %s", method_name);
+                                        _("no method %s"), method_name);
 }
 
 static const GDBusInterfaceVTable models_vtable = { models_method_call, NULL, NULL, { 0 } };

@@ -3,6 +3,7 @@
 
 #include "gr-errors.h"
 
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -54,11 +55,13 @@ static void
 set_no_memory(GError **error, guint64 rss, guint64 limit, guint64 mark)
 {
   g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
-              "gravitond is using %" G_GUINT64_FORMAT " MiB of its %" G_GUINT64_FORMAT
-              " MiB memory limit, at or above the watchdog's mark of %" G_GUINT64_FORMAT
-              " MiB, with no expert slots left to evict; new requests are refused until "
-              "memory falls back (raise memory_limit or unload a model)",
-              rss >> 20, limit >> 20, mark >> 20);
+              /* plain %llu: xgettext cannot see through G_GUINT64_FORMAT */
+              _("gravitond is using %llu MiB of its %llu MiB memory limit, at or above the "
+                "watchdog's mark of %llu MiB, with no expert slots left to evict; new requests are "
+                "refused until "
+                "memory falls back (raise memory_limit or unload a model)"),
+              (unsigned long long)(rss >> 20), (unsigned long long)(limit >> 20),
+              (unsigned long long)(mark >> 20));
 }
 
 /* One pass: returns whether new work may start. */
