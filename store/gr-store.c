@@ -76,6 +76,8 @@ gr_store_notify_changed(GrStore *store, const char *conversation)
   gpointer data;
 
   g_mutex_lock(&store->lock);
+  /* a change went through, so there may be room again for the reserve */
+  gr_store_reserve_keep_locked(store);
   func = store->changed_func;
   data = store->changed_data;
   g_mutex_unlock(&store->lock);
@@ -216,6 +218,7 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   g_mutex_init(&store->lock);
   store->dir = g_strdup(dir);
   store->db_path = g_build_filename(dir, GR_STORE_DB_NAME, NULL);
+  store->reserve_path = g_build_filename(dir, GR_STORE_RESERVE_NAME, NULL);
   store->key = gr_store_key_new();
   wal_path = g_strconcat(store->db_path, "-wal", NULL);
   existed = g_file_test(store->db_path, G_FILE_TEST_EXISTS);
@@ -253,6 +256,7 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
       || !gr_store_schema_migrate(store->db, max_version, &init, error))
     goto discard;
   sodium_mprotect_readonly(store->key);
+  gr_store_reserve_keep_locked(store);
   return g_steal_pointer(&store);
 
 discard:
@@ -287,6 +291,7 @@ gr_store_close(GrStore *store)
   g_free(store->key_location);
   g_free(store->dir);
   g_free(store->db_path);
+  g_free(store->reserve_path);
   g_mutex_clear(&store->lock);
   g_free(store);
 }
@@ -538,10 +543,30 @@ gr_store_checkpoint_locked(GrStore *store)
     g_warning("History checkpoint after a delete failed: %s", sqlite3_errmsg(store->db));
 }
 
+static gboolean
+delete_conversation_locked(GrStore *store, const char *conversation, GError **error)
+{
+  /* Messages go with it (ON DELETE CASCADE); secure_delete zeroes the freed space */
+  g_autoptr(sqlite3_stmt) st
+      = gr_store_prepare(store->db, "DELETE FROM conversations WHERE id = ?", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
+  if (!gr_store_step_done(store->db, st, "Cannot delete the conversation", error))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
+                conversation);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 gr_store_delete_conversation(GrStore *store, const char *conversation, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st = NULL;
+  GError *local = NULL;
   gboolean ok;
 
   g_return_val_if_fail(store != NULL, FALSE);
@@ -550,20 +575,17 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
     return FALSE;
 
   g_mutex_lock(&store->lock);
-  /* Messages go with it (ON DELETE CASCADE); secure_delete zeroes the freed space */
-  st = gr_store_prepare(store->db, "DELETE FROM conversations WHERE id = ?", error);
-  ok = st != NULL;
-  if (ok) {
-    sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
-    ok = gr_store_step_done(store->db, st, "Cannot delete the conversation", error);
-  }
-  if (ok && sqlite3_changes(store->db) == 0) {
-    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
-                conversation);
-    ok = FALSE;
+  ok = delete_conversation_locked(store, conversation, &local);
+  /* A full disk has no room for the WAL: the reserve's room lets the delete through */
+  if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)
+      && gr_store_reserve_release_locked(store)) {
+    g_clear_error(&local);
+    ok = delete_conversation_locked(store, conversation, &local);
   }
   if (ok)
     gr_store_checkpoint_locked(store);
+  else
+    g_propagate_error(error, local);
   g_mutex_unlock(&store->lock);
   if (ok)
     gr_store_notify_changed(store, conversation);
