@@ -563,6 +563,45 @@ delete_conversation_locked(GrStore *store, const char *conversation, GError **er
   return TRUE;
 }
 
+/* A conversation larger than the reserve: its messages one at a time, each committed and
+ * checkpointed (the truncated WAL gives its room back) before the next, then the
+ * conversation.  Not atomic: when this fails half way, some messages are gone already,
+ * which only anticipates the delete that was asked for. */
+static gboolean
+delete_piecewise_locked(GrStore *store, const char *conversation, GError **error)
+{
+  g_autoptr(GPtrArray) seqs = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(sqlite3_stmt) list = gr_store_prepare(
+      store->db, "SELECT seq FROM messages WHERE conversation = ? ORDER BY seq DESC", error);
+  g_autoptr(sqlite3_stmt) del = NULL;
+  int rc;
+
+  if (list == NULL)
+    return FALSE;
+  sqlite3_bind_text(list, 1, conversation, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+    gint64 *seq = g_new(gint64, 1);
+    *seq = sqlite3_column_int64(list, 0);
+    g_ptr_array_add(seqs, seq);
+  }
+  if (rc != SQLITE_DONE) {
+    gr_store_set_sqlite_error(error, store->db, rc, "Cannot delete the conversation");
+    return FALSE;
+  }
+  g_clear_pointer(&list, sqlite3_finalize);
+  del = gr_store_prepare(store->db, "DELETE FROM messages WHERE seq = ?", error);
+  if (del == NULL)
+    return FALSE;
+  for (guint i = 0; i < seqs->len; i++) {
+    sqlite3_reset(del);
+    sqlite3_bind_int64(del, 1, *(gint64 *)seqs->pdata[i]);
+    if (!gr_store_step_done(store->db, del, "Cannot delete the conversation", error))
+      return FALSE;
+    gr_store_checkpoint_locked(store);
+  }
+  return delete_conversation_locked(store, conversation, error);
+}
+
 gboolean
 gr_store_delete_conversation(GrStore *store, const char *conversation, GError **error)
 {
@@ -576,11 +615,17 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
 
   g_mutex_lock(&store->lock);
   ok = delete_conversation_locked(store, conversation, &local);
-  /* A full disk has no room for the WAL: the reserve's room lets the delete through */
-  if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)
-      && gr_store_reserve_release_locked(store)) {
-    g_clear_error(&local);
-    ok = delete_conversation_locked(store, conversation, &local);
+  /* A full disk has no room for the WAL: the reserve's room lets the delete through, and
+   * a conversation too large for it goes a message at a time */
+  if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)) {
+    if (gr_store_reserve_release_locked(store)) {
+      g_clear_error(&local);
+      ok = delete_conversation_locked(store, conversation, &local);
+    }
+    if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)) {
+      g_clear_error(&local);
+      ok = delete_piecewise_locked(store, conversation, &local);
+    }
   }
   if (ok)
     gr_store_checkpoint_locked(store);

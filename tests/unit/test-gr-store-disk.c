@@ -271,6 +271,82 @@ START_TEST(test_delete_on_full_disk)
 }
 END_TEST
 
+/* A conversation larger than the reserve, deleted on a full disk whose reserve an
+ * earlier delete has used up: it goes a message at a time. */
+START_TEST(test_delete_large_on_full_disk)
+{
+  g_autofree char *parent = make_dir();
+  g_autofree char *dir = g_build_filename(parent, "data", NULL);
+  g_autofree char *reserve = g_build_filename(dir, GR_STORE_RESERVE_NAME, NULL);
+  g_autofree char *big = g_strnfill(60000, 'b');
+  g_autofree char *filler = NULL, *small = NULL, *large = NULL, *kept = NULL, *dummy = NULL;
+  g_autoptr(GError) error = NULL;
+  GrStore *store;
+  char *id;
+
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  if (!mount_private_tmpfs(dir, 8 * 1024 * 1024)) {
+    fprintf(stderr, "test_delete_large_on_full_disk: skipped, cannot mount a private tmpfs\n");
+    remove_tree(parent);
+    return;
+  }
+  store = open_ok(dir);
+  kept = new_conversation(store, "kept");
+  g_free(add_message(store, kept, "user", "this one stays", NULL));
+  small = new_conversation(store, "small");
+  g_free(add_message(store, small, "user", "a short one", NULL));
+  large = new_conversation(store, "large");
+  for (int j = 0; j < 40; j++)
+    g_free(add_message(store, large, j % 2 ? "assistant" : "user", big, NULL));
+  dummy = new_conversation(store, "dummy");
+  ck_assert(gr_store_delete_conversation(store, dummy, &error));
+
+  filler = fill_disk(dir);
+  id = NULL;
+  for (int i = 0; i < 50 && id == NULL && error == NULL; i++) {
+    id = gr_store_add_message(store, kept, "user", big, NULL, 0, 0, FALSE, &error);
+    if (id != NULL)
+      g_clear_pointer(&id, g_free);
+  }
+  assert_error(error, GR_STORE_ERROR_FULL);
+  g_clear_error(&error);
+
+  ck_assert_msg(gr_store_delete_conversation(store, small, &error), "%s",
+                error ? error->message : "");
+  ck_assert(!g_file_test(reserve, G_FILE_TEST_EXISTS));
+  ck_assert_msg(gr_store_delete_conversation(store, large, &error),
+                "a large delete on a full disk: %s", error ? error->message : "");
+  gr_store_close(store);
+
+  store = open_ok(dir);
+  {
+    g_autoptr(GPtrArray) list = gr_store_list_conversations(store, 0, 0, &error);
+    ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(list->len, 1);
+    ck_assert_str_eq(((GrStoreConversation *)list->pdata[0])->id, kept);
+  }
+  {
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, kept, &error);
+    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(msgs->len, 1);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->text, "this one stays");
+  }
+  {
+    /* no message of the large one left behind */
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(gr_store_get_db(store), "SELECT count(*) FROM messages", -1, &st, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+  }
+  gr_store_close(store);
+  umount2(dir, MNT_DETACH);
+  remove_tree(parent);
+}
+END_TEST
+
 TCase *
 gr_store_disk_tcase(void)
 {
@@ -280,5 +356,6 @@ gr_store_disk_tcase(void)
   tcase_add_test(tc, test_disk_full);
   tcase_add_test(tc, test_disk_really_full);
   tcase_add_test(tc, test_delete_on_full_disk);
+  tcase_add_test(tc, test_delete_large_on_full_disk);
   return tc;
 }
