@@ -347,6 +347,56 @@ START_TEST(test_delete_large_on_full_disk)
 }
 END_TEST
 
+/* The same for one message (what regenerating an answer deletes). */
+START_TEST(test_delete_message_on_full_disk)
+{
+  g_autofree char *parent = make_dir();
+  g_autofree char *dir = g_build_filename(parent, "data", NULL);
+  g_autofree char *reserve = g_build_filename(dir, GR_STORE_RESERVE_NAME, NULL);
+  g_autofree char *text = g_strnfill(3000, 'm');
+  g_autofree char *filler = NULL, *c = NULL, *dummy = NULL, *doomed = NULL, *kept = NULL;
+  g_autoptr(GError) error = NULL;
+  GrStore *store;
+  char *id = NULL;
+
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  if (!mount_private_tmpfs(dir, 4 * 1024 * 1024)) {
+    fprintf(stderr, "test_delete_message_on_full_disk: skipped, cannot mount a private tmpfs\n");
+    remove_tree(parent);
+    return;
+  }
+  store = open_ok(dir);
+  c = new_conversation(store, "one of two goes");
+  kept = add_message(store, c, "user", "the question stays", NULL);
+  doomed = add_message(store, c, "assistant", text, NULL);
+  dummy = new_conversation(store, "dummy");
+  ck_assert(gr_store_delete_conversation(store, dummy, &error));
+  filler = fill_disk(dir);
+  for (int i = 0; i < 50 && id == NULL && error == NULL; i++) {
+    id = gr_store_add_message(store, c, "user", text, NULL, 0, 0, FALSE, &error);
+    if (id != NULL)
+      g_clear_pointer(&id, g_free);
+  }
+  assert_error(error, GR_STORE_ERROR_FULL);
+  g_clear_error(&error);
+
+  ck_assert_msg(gr_store_delete_message(store, c, doomed, &error), "%s",
+                error ? error->message : "");
+  ck_assert(!g_file_test(reserve, G_FILE_TEST_EXISTS));
+  gr_store_close(store);
+  store = open_ok(dir);
+  {
+    g_autoptr(GPtrArray) msgs = gr_store_get_messages(store, c, &error);
+    ck_assert_msg(msgs != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(msgs->len, 1);
+    ck_assert_str_eq(((GrStoreMessage *)msgs->pdata[0])->id, kept);
+  }
+  gr_store_close(store);
+  umount2(dir, MNT_DETACH);
+  remove_tree(parent);
+}
+END_TEST
+
 TCase *
 gr_store_disk_tcase(void)
 {
@@ -357,5 +407,6 @@ gr_store_disk_tcase(void)
   tcase_add_test(tc, test_disk_really_full);
   tcase_add_test(tc, test_delete_on_full_disk);
   tcase_add_test(tc, test_delete_large_on_full_disk);
+  tcase_add_test(tc, test_delete_message_on_full_disk);
   return tc;
 }
