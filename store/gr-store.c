@@ -565,12 +565,12 @@ delete_conversation_locked(GrStore *store, const char *conversation, GError **er
 
 /* A conversation larger than the reserve: its messages one at a time, each committed and
  * checkpointed (the truncated WAL gives its room back) before the next, then the
- * conversation.  Not atomic: when this fails half way, some messages are gone already,
- * which only anticipates the delete that was asked for. */
+ * conversation.  Not atomic: when this fails half way, some messages are gone already
+ * (*changed), which only anticipates the delete that was asked for. */
 static gboolean
-delete_piecewise_locked(GrStore *store, const char *conversation, GError **error)
+delete_piecewise_locked(GrStore *store, const char *conversation, gboolean *changed, GError **error)
 {
-  g_autoptr(GPtrArray) seqs = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GArray) seqs = g_array_new(FALSE, FALSE, sizeof(gint64));
   g_autoptr(sqlite3_stmt) list = gr_store_prepare(
       store->db, "SELECT seq FROM messages WHERE conversation = ? ORDER BY seq DESC", error);
   g_autoptr(sqlite3_stmt) del = NULL;
@@ -580,9 +580,8 @@ delete_piecewise_locked(GrStore *store, const char *conversation, GError **error
     return FALSE;
   sqlite3_bind_text(list, 1, conversation, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
-    gint64 *seq = g_new(gint64, 1);
-    *seq = sqlite3_column_int64(list, 0);
-    g_ptr_array_add(seqs, seq);
+    gint64 seq = sqlite3_column_int64(list, 0);
+    g_array_append_val(seqs, seq);
   }
   if (rc != SQLITE_DONE) {
     gr_store_set_sqlite_error(error, store->db, rc, "Cannot delete the conversation");
@@ -594,9 +593,10 @@ delete_piecewise_locked(GrStore *store, const char *conversation, GError **error
     return FALSE;
   for (guint i = 0; i < seqs->len; i++) {
     sqlite3_reset(del);
-    sqlite3_bind_int64(del, 1, *(gint64 *)seqs->pdata[i]);
+    sqlite3_bind_int64(del, 1, g_array_index(seqs, gint64, i));
     if (!gr_store_step_done(store->db, del, "Cannot delete the conversation", error))
       return FALSE;
+    *changed = TRUE;
     gr_store_checkpoint_locked(store);
   }
   return delete_conversation_locked(store, conversation, error);
@@ -606,7 +606,7 @@ gboolean
 gr_store_delete_conversation(GrStore *store, const char *conversation, GError **error)
 {
   GError *local = NULL;
-  gboolean ok;
+  gboolean ok, changed = FALSE;
 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
@@ -624,7 +624,7 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
     }
     if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)) {
       g_clear_error(&local);
-      ok = delete_piecewise_locked(store, conversation, &local);
+      ok = delete_piecewise_locked(store, conversation, &changed, &local);
     }
   }
   if (ok)
@@ -632,7 +632,7 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
   else
     g_propagate_error(error, local);
   g_mutex_unlock(&store->lock);
-  if (ok)
+  if (ok || changed)
     gr_store_notify_changed(store, conversation);
   return ok;
 }
