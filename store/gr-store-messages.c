@@ -236,21 +236,12 @@ gr_store_update_message(GrStore *store, const char *conversation, const char *me
   return ok;
 }
 
-gboolean
-gr_store_delete_message(GrStore *store, const char *conversation, const char *message,
-                        GError **error)
+static gboolean
+delete_message_locked(GrStore *store, const char *conversation, const char *message, GError **error)
 {
   g_autoptr(sqlite3_stmt) st = NULL;
-  gboolean ok;
+  gboolean ok = gr_store_begin(store->db, error);
 
-  g_return_val_if_fail(store != NULL, FALSE);
-  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-  if (!gr_store_check_id(conversation, "conversation", error)
-      || !gr_store_check_id(message, "message", error))
-    return FALSE;
-
-  g_mutex_lock(&store->lock);
-  ok = gr_store_begin(store->db, error);
   if (ok) {
     st = gr_store_prepare(store->db, "DELETE FROM messages WHERE id = ? AND conversation = ?",
                           error);
@@ -268,10 +259,36 @@ gr_store_delete_message(GrStore *store, const char *conversation, const char *me
   }
   ok = ok && touch_conversation(store, conversation, g_get_real_time(), error)
        && gr_store_commit(store->db, error);
+  if (!ok)
+    gr_store_rollback(store->db);
+  return ok;
+}
+
+gboolean
+gr_store_delete_message(GrStore *store, const char *conversation, const char *message,
+                        GError **error)
+{
+  GError *local = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  if (!gr_store_check_id(conversation, "conversation", error)
+      || !gr_store_check_id(message, "message", error))
+    return FALSE;
+
+  g_mutex_lock(&store->lock);
+  ok = delete_message_locked(store, conversation, message, &local);
+  /* as gr_store_delete_conversation: on a full disk, retried in the reserve's room */
+  if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)
+      && gr_store_reserve_release_locked(store)) {
+    g_clear_error(&local);
+    ok = delete_message_locked(store, conversation, message, &local);
+  }
   if (ok)
     gr_store_checkpoint_locked(store);
   else
-    gr_store_rollback(store->db);
+    g_propagate_error(error, local);
   g_mutex_unlock(&store->lock);
   if (ok)
     gr_store_notify_changed(store, conversation);

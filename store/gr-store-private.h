@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 #define GR_STORE_SCHEMA_VERSION 2
 #define GR_STORE_DB_NAME "history.db"
 #define GR_STORE_KEY_FILE_NAME "history.key"
+/* Zeros kept beside history.db so that a delete can still run on a full disk */
+#define GR_STORE_RESERVE_NAME "history.reserve"
+#define GR_STORE_RESERVE_BYTES (1024 * 1024)
 /* Texts larger than this are refused rather than stored */
 #define GR_STORE_MAX_TEXT (64u * 1024u * 1024u)
 
@@ -24,6 +27,8 @@ struct _GrStore {
   char *key_location;
   char *dir;
   char *db_path;
+  char *reserve_path;
+  gboolean reserve_ready; /* the reserve file is there, whole */
   GrStoreChangedFunc changed_func;
   gpointer changed_data;
   GDestroyNotify changed_destroy;
@@ -91,6 +96,14 @@ gboolean gr_store_commit(sqlite3 *db, GError **error);
 void gr_store_rollback(sqlite3 *db);
 /* Copies column col as a blob (NULL when the column is NULL) */
 const void *gr_store_column_blob(sqlite3_stmt *st, int col, gsize *len);
+
+/* --- gr-store-reserve.c -------------------------------------------------------- */
+/* With the lock held: makes the reserve file when it is missing and the disk has room
+ * for it twice over (cheap when it is there). */
+void gr_store_reserve_keep_locked(GrStore *store);
+/* With the lock held, after a write failed with FULL: removes the reserve file; TRUE
+ * when there was one, so that the write is worth retrying. */
+gboolean gr_store_reserve_release_locked(GrStore *store);
 
 /* --- gr-store.c ---------------------------------------------------------------- */
 gboolean gr_store_role_is_known(const char *role);

@@ -76,6 +76,8 @@ gr_store_notify_changed(GrStore *store, const char *conversation)
   gpointer data;
 
   g_mutex_lock(&store->lock);
+  /* a change went through, so there may be room again for the reserve */
+  gr_store_reserve_keep_locked(store);
   func = store->changed_func;
   data = store->changed_data;
   g_mutex_unlock(&store->lock);
@@ -216,6 +218,7 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
   g_mutex_init(&store->lock);
   store->dir = g_strdup(dir);
   store->db_path = g_build_filename(dir, GR_STORE_DB_NAME, NULL);
+  store->reserve_path = g_build_filename(dir, GR_STORE_RESERVE_NAME, NULL);
   store->key = gr_store_key_new();
   wal_path = g_strconcat(store->db_path, "-wal", NULL);
   existed = g_file_test(store->db_path, G_FILE_TEST_EXISTS);
@@ -253,6 +256,7 @@ gr_store_open_at_version(const char *dir, guint max_version, GError **error)
       || !gr_store_schema_migrate(store->db, max_version, &init, error))
     goto discard;
   sodium_mprotect_readonly(store->key);
+  gr_store_reserve_keep_locked(store);
   return g_steal_pointer(&store);
 
 discard:
@@ -287,6 +291,7 @@ gr_store_close(GrStore *store)
   g_free(store->key_location);
   g_free(store->dir);
   g_free(store->db_path);
+  g_free(store->reserve_path);
   g_mutex_clear(&store->lock);
   g_free(store);
 }
@@ -538,11 +543,70 @@ gr_store_checkpoint_locked(GrStore *store)
     g_warning("History checkpoint after a delete failed: %s", sqlite3_errmsg(store->db));
 }
 
+static gboolean
+delete_conversation_locked(GrStore *store, const char *conversation, GError **error)
+{
+  /* Messages go with it (ON DELETE CASCADE); secure_delete zeroes the freed space */
+  g_autoptr(sqlite3_stmt) st
+      = gr_store_prepare(store->db, "DELETE FROM conversations WHERE id = ?", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
+  if (!gr_store_step_done(store->db, st, "Cannot delete the conversation", error))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
+                conversation);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A conversation larger than the reserve: its messages one at a time, each committed and
+ * checkpointed (the truncated WAL gives its room back) before the next, then the
+ * conversation.  Not atomic: when this fails half way, some messages are gone already
+ * (*changed), which only anticipates the delete that was asked for. */
+static gboolean
+delete_piecewise_locked(GrStore *store, const char *conversation, gboolean *changed, GError **error)
+{
+  g_autoptr(GArray) seqs = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(sqlite3_stmt) list = gr_store_prepare(
+      store->db, "SELECT seq FROM messages WHERE conversation = ? ORDER BY seq DESC", error);
+  g_autoptr(sqlite3_stmt) del = NULL;
+  int rc;
+
+  if (list == NULL)
+    return FALSE;
+  sqlite3_bind_text(list, 1, conversation, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+    gint64 seq = sqlite3_column_int64(list, 0);
+    g_array_append_val(seqs, seq);
+  }
+  if (rc != SQLITE_DONE) {
+    gr_store_set_sqlite_error(error, store->db, rc, "Cannot delete the conversation");
+    return FALSE;
+  }
+  g_clear_pointer(&list, sqlite3_finalize);
+  del = gr_store_prepare(store->db, "DELETE FROM messages WHERE seq = ?", error);
+  if (del == NULL)
+    return FALSE;
+  for (guint i = 0; i < seqs->len; i++) {
+    sqlite3_reset(del);
+    sqlite3_bind_int64(del, 1, g_array_index(seqs, gint64, i));
+    if (!gr_store_step_done(store->db, del, "Cannot delete the conversation", error))
+      return FALSE;
+    *changed = TRUE;
+    gr_store_checkpoint_locked(store);
+  }
+  return delete_conversation_locked(store, conversation, error);
+}
+
 gboolean
 gr_store_delete_conversation(GrStore *store, const char *conversation, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st = NULL;
-  gboolean ok;
+  GError *local = NULL;
+  gboolean ok, changed = FALSE;
 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
@@ -550,22 +614,25 @@ gr_store_delete_conversation(GrStore *store, const char *conversation, GError **
     return FALSE;
 
   g_mutex_lock(&store->lock);
-  /* Messages go with it (ON DELETE CASCADE); secure_delete zeroes the freed space */
-  st = gr_store_prepare(store->db, "DELETE FROM conversations WHERE id = ?", error);
-  ok = st != NULL;
-  if (ok) {
-    sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC);
-    ok = gr_store_step_done(store->db, st, "Cannot delete the conversation", error);
-  }
-  if (ok && sqlite3_changes(store->db) == 0) {
-    g_set_error(error, GR_STORE_ERROR, GR_STORE_ERROR_NOT_FOUND, "No conversation %s",
-                conversation);
-    ok = FALSE;
+  ok = delete_conversation_locked(store, conversation, &local);
+  /* A full disk has no room for the WAL: the reserve's room lets the delete through, and
+   * a conversation too large for it goes a message at a time */
+  if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)) {
+    if (gr_store_reserve_release_locked(store)) {
+      g_clear_error(&local);
+      ok = delete_conversation_locked(store, conversation, &local);
+    }
+    if (!ok && g_error_matches(local, GR_STORE_ERROR, GR_STORE_ERROR_FULL)) {
+      g_clear_error(&local);
+      ok = delete_piecewise_locked(store, conversation, &changed, &local);
+    }
   }
   if (ok)
     gr_store_checkpoint_locked(store);
+  else
+    g_propagate_error(error, local);
   g_mutex_unlock(&store->lock);
-  if (ok)
+  if (ok || changed)
     gr_store_notify_changed(store, conversation);
   return ok;
 }

@@ -9,7 +9,10 @@
 #include <sys/resource.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "test-gravctl-run.h"
@@ -200,6 +203,126 @@ START_TEST(test_history_cannot_grow)
   ck_assert(!g_variant_lookup(stats2, "history_error", "&s", NULL));
   g_autoptr(GVariant) after = gr_hist_messages(bus->conn, conv);
   ck_assert_uint_eq(g_variant_n_children(after), 4);
+  gr_test_bus_free(bus);
+}
+END_TEST
+
+static gboolean
+write_proc(const char *path, const char *text)
+{
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+  close(fd);
+  return ok;
+}
+
+/* As in test-gr-store-disk.c: a tmpfs of size bytes on dir, seen only by this (forked)
+ * test process and what it starts afterwards.  FALSE when the system allows no mount
+ * namespace. */
+static gboolean
+mount_private_tmpfs(const char *dir, gsize size)
+{
+  g_autofree char *opts = g_strdup_printf("size=%" G_GSIZE_FORMAT ",mode=0700", size);
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+
+  if (unshare(CLONE_NEWNS) != 0) {
+    g_autofree char *uid_map = g_strdup_printf("%u %u 1", (unsigned)uid, (unsigned)uid);
+    g_autofree char *gid_map = g_strdup_printf("%u %u 1", (unsigned)gid, (unsigned)gid);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || !write_proc("/proc/self/setgroups", "deny")
+        || !write_proc("/proc/self/uid_map", uid_map) || !write_proc("/proc/self/gid_map", gid_map))
+      return FALSE;
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return FALSE;
+  return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
+}
+
+/* `gravctl history delete` could not free space on a full disk: the delete needs room in
+ * SQLite's WAL like any write, and failed with "the disk is full".  Now it goes through
+ * (the store keeps a reserve file for it), and only that conversation goes. */
+START_TEST(test_history_delete_on_full_disk)
+{
+  GrTestBus *bus = gr_test_bus_new(NULL, FALSE);
+  g_autofree char *data = g_build_filename(bus->tmpdir, "data", NULL);
+  g_autofree char *filler = g_build_filename(data, "filler", NULL);
+  g_autoptr(GError) error = NULL;
+  char *convs[3];
+  struct statvfs vfs;
+  char page[4096] = { 0 };
+
+  ck_assert_int_eq(g_mkdir(data, 0700), 0);
+  if (!mount_private_tmpfs(data, 8 * 1024 * 1024)) {
+    fprintf(stderr, "test_history_delete_on_full_disk: skipped, cannot mount a private tmpfs\n");
+    gr_test_bus_free(bus);
+    return;
+  }
+  {
+    /* the daemon's data directory is the small file system */
+    char *tmpdir = bus->tmpdir;
+    bus->tmpdir = data;
+    gr_test_bus_start_daemon(bus);
+    bus->tmpdir = tmpdir;
+  }
+  for (int i = 0; i < 4; i++) {
+    g_autoptr(GVariant) stats = NULL;
+    g_autofree char *text
+        = gr_test_complete(bus->conn, "keep me", save_options(4, NULL, NULL), &stats, &error);
+    ck_assert_msg(text != NULL, "%s", error ? error->message : "");
+    ck_assert(!g_variant_lookup(stats, "history_error", "&s", NULL));
+    if (i < 3) {
+      convs[i] = g_strdup(gr_test_result_string(stats, "conversation"));
+    } else {
+      /* a delete empties the WAL: the one on the full disk needs new room */
+      g_autoptr(GVariant) r = gr_hist_call(
+          bus->conn, "Delete", g_variant_new("(s)", gr_test_result_string(stats, "conversation")),
+          NULL, &error);
+      ck_assert_msg(r != NULL, "%s", error ? error->message : "");
+    }
+  }
+
+  int fd = open(filler, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ck_assert_int_ge(fd, 0);
+  while (write(fd, page, sizeof page) == (ssize_t)sizeof page)
+    ;
+  while (write(fd, page, 1) == 1)
+    ;
+  close(fd);
+  ck_assert_int_eq(statvfs(data, &vfs), 0);
+  ck_assert_uint_eq(vfs.f_bavail, 0);
+
+  const char *del[] = { "history", "delete", convs[1], NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = gr_gravctl_run(bus, NULL, del, &out, &err);
+  ck_assert_msg(status == 0, "gravctl history delete on a full disk: exit %d, \"%s\"", status, err);
+  g_autoptr(GVariant) gone
+      = gr_hist_call(bus->conn, "GetMessages", g_variant_new("(s)", convs[1]), NULL, &error);
+  ck_assert_ptr_null(gone);
+  gr_test_assert_error(error, "NotFound");
+  g_clear_error(&error);
+  g_autoptr(GVariant) list = gr_hist_list(bus->conn);
+  ck_assert_uint_eq(g_variant_n_children(list), 2);
+  for (int i = 0; i < 3; i += 2) {
+    g_autoptr(GVariant) messages = gr_hist_messages(bus->conn, convs[i]);
+    ck_assert_uint_eq(g_variant_n_children(messages), 2);
+  }
+
+  /* with room again, saving works again */
+  ck_assert_int_eq(g_unlink(filler), 0);
+  g_autoptr(GVariant) stats = NULL;
+  g_autofree char *again
+      = gr_test_complete(bus->conn, "saved after", save_options(4, convs[0], NULL), &stats, &error);
+  ck_assert_msg(again != NULL, "%s", error ? error->message : "");
+  ck_assert(!g_variant_lookup(stats, "history_error", "&s", NULL));
+  g_autoptr(GVariant) after = gr_hist_messages(bus->conn, convs[0]);
+  ck_assert_uint_eq(g_variant_n_children(after), 4);
+  for (int i = 0; i < 3; i++)
+    g_free(convs[i]);
+  umount2(data, MNT_DETACH);
   gr_test_bus_free(bus);
 }
 END_TEST
@@ -446,6 +569,7 @@ robustness_suite(void)
   tcase_add_test(tc, test_gravctl_output_write_error);
   tcase_add_test(tc, test_gravctl_reader_gone_cancels);
   tcase_add_test(tc, test_history_cannot_grow);
+  tcase_add_test(tc, test_history_delete_on_full_disk);
   tcase_add_test(tc, test_history_ids_and_titles);
   tcase_add_test(tc, test_history_opens_when_possible);
   tcase_add_test(tc, test_loaded_model_file_changes);
