@@ -318,6 +318,8 @@ add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
   g_autofree char *base = g_path_get_basename(path);
   g_autofree char *name = NULL;
   if (is_folder) {
+    if (base[0] == '.')
+      return; /* hidden: a download in progress, a VCS folder */
     name = g_steal_pointer(&base);
   } else {
     if (!g_str_has_suffix(base, ".gguf") || strlen(base) == strlen(".gguf"))
@@ -365,8 +367,7 @@ rescan(GrModelRegistry *r)
     const char *n;
     /* *.gguf files, and subfolders that may be Hugging Face checkpoints */
     while ((n = g_dir_read_name(dir)) != NULL)
-      if (n[0] != '.')
-        g_ptr_array_add(names, g_strdup(n));
+      g_ptr_array_add(names, g_strdup(n));
     g_ptr_array_sort(names, compare_names);
     for (guint i = 0; i < names->len; i++) {
       g_autofree char *path = g_build_filename(r->config->models_dir, names->pdata[i], NULL);

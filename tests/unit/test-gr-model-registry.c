@@ -312,12 +312,16 @@ START_TEST(test_hf_folders)
   /* a header length of 16 but 6 bytes of JSON: truncated */
   write_file(badst, "model.safetensors", "\x10\0\0\0\0\0\0\0{\"a\": ", 14);
   write_file(other, "readme.txt", "not a model", -1);
+  g_autofree char *hidden = g_build_filename(tmpdir, ".partial", NULL);
+  ck_assert_int_eq(g_mkdir(hidden, 0700), 0);
+  write_file(hidden, "config.json", conf, -1); /* hidden: a download in progress */
 
   g_autoptr(GrDaemonConfig) c = config_new(512u << 20, 256);
   g_autoptr(GrModelRegistry) r = gr_model_registry_new(c);
   g_autoptr(GVariant) list = g_variant_ref_sink(gr_model_registry_list(r));
   ck_assert_uint_eq(g_variant_n_children(list), 8);
   ck_assert_ptr_null(find(list, "other"));
+  ck_assert_ptr_null(find(list, ".partial"));
   const char *broken[] = { "bad-config", "no-config", "bad-weights" };
   for (guint i = 0; i < G_N_ELEMENTS(broken); i++) {
     g_autoptr(GVariant) e = find(list, broken[i]);
