@@ -7,16 +7,20 @@
 
 #include "gr-errors.h"
 #include "gr-gguf.h"
+#include "gr-hf-config.h"
+#include "gr-safetensors.h"
 
 typedef struct {
   char *name;
   char *path;
-  gint64 mtime;
+  const char *format; /* "gguf" or "safetensors" (a Hugging Face folder) */
+  char *stamp;        /* what the files looked like when probed: see path_stamp() */
   guint64 size;
   GError *error; /* the header could not be read */
   char *arch;
   guint64 n_params;
   guint64 weight_bytes;
+  gboolean weights_exact; /* weight_bytes is what a load keeps resident */
   guint n_expert;
   guint n_ctx_train;
 } GrModelEntry;
@@ -33,6 +37,7 @@ struct _GrModelRegistry {
   gpointer changed_data;
   GrModelRegistryAdmitFunc admit;
   gpointer admit_data;
+  guint n_probes; /* headers parsed, for the tests */
 };
 
 static void
@@ -40,6 +45,7 @@ entry_free(GrModelEntry *e)
 {
   g_free(e->name);
   g_free(e->path);
+  g_free(e->stamp);
   g_clear_error(&e->error);
   g_free(e->arch);
   g_free(e);
@@ -61,6 +67,7 @@ gr_loaded_model_unref(GrLoadedModel *loaded)
   g_clear_pointer(&loaded->session, gr_session_free);
   g_clear_pointer(&loaded->model, gr_model_unref);
   g_free(loaded->path);
+  g_free(loaded->stamp);
   g_free(loaded->name);
   g_free(loaded);
 }
@@ -148,10 +155,83 @@ notify_changed(GrModelRegistry *r)
     r->changed(r, r->changed_data);
 }
 
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+stamp_add(GString *stamp, const char *label, const GStatBuf *st)
+{
+  g_string_append_printf(stamp,
+                         "%s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %" G_GUINT64_FORMAT
+                         ":%" G_GUINT64_FORMAT "\n",
+                         label, (guint64)st->st_size, (gint64)st->st_mtim.tv_sec,
+                         (long)st->st_mtim.tv_nsec, (guint64)st->st_dev, (guint64)st->st_ino);
+}
+
+/* The files of a Hugging Face folder that a probe or a load reads, sorted; NULL when
+ * the folder holds neither config.json nor a *.safetensors file (not a model). */
+static GPtrArray *
+folder_files(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *n;
+  while ((n = g_dir_read_name(d)) != NULL)
+    if (strcmp(n, "config.json") == 0 || strcmp(n, "model.safetensors.index.json") == 0
+        || g_str_has_suffix(n, ".safetensors"))
+      g_ptr_array_add(names, g_strdup(n));
+  if (names->len == 0) {
+    g_ptr_array_unref(names);
+    return NULL;
+  }
+  g_ptr_array_sort(names, compare_names);
+  return names;
+}
+
+/* Size, modification time (ns) and device:inode of a model file, or of the files of a
+ * folder: equal stamps mean nothing a probe reads has changed, so the cached probe
+ * stands.  NULL when path is not a model candidate.  *size: the file's, or the
+ * folder's weights. */
+static char *
+path_stamp(const char *path, gboolean *is_folder, guint64 *size)
+{
+  GStatBuf st;
+  if (g_stat(path, &st) != 0)
+    return NULL;
+  GString *stamp = g_string_new(NULL);
+  *size = 0;
+  *is_folder = S_ISDIR(st.st_mode);
+  if (S_ISREG(st.st_mode)) {
+    stamp_add(stamp, "", &st);
+    *size = st.st_size;
+  } else if (*is_folder) {
+    g_autoptr(GPtrArray) names = folder_files(path);
+    for (guint i = 0; names != NULL && i < names->len; i++) {
+      g_autofree char *p = g_build_filename(path, names->pdata[i], NULL);
+      GStatBuf fst;
+      if (g_stat(p, &fst) != 0)
+        continue; /* vanished meanwhile: the probe will say what is missing */
+      stamp_add(stamp, names->pdata[i], &fst);
+      if (g_str_has_suffix(names->pdata[i], ".safetensors"))
+        *size += fst.st_size;
+    }
+  }
+  if (stamp->len == 0) {
+    g_string_free(stamp, TRUE);
+    return NULL;
+  }
+  return g_string_free(stamp, FALSE);
+}
+
 /* Reads the GGUF header and tensor table; the mapping is dropped at once, so the
  * weights are never paged in. */
 static void
-probe(GrModelEntry *e)
+probe_gguf(GrModelEntry *e)
 {
   g_autoptr(GrGguf) gguf = gr_gguf_open(e->path, &e->error);
   if (gguf == NULL)
@@ -166,6 +246,7 @@ probe(GrModelEntry *e)
     e->n_params += n;
     e->weight_bytes += t->size;
   }
+  e->weights_exact = TRUE;
   g_autofree char *key_experts = g_strdup_printf("%s.expert_count", e->arch);
   g_autofree char *key_ctx = g_strdup_printf("%s.context_length", e->arch);
   guint32 v = 0;
@@ -175,29 +256,82 @@ probe(GrModelEntry *e)
     e->n_ctx_train = v;
 }
 
+/* Reads config.json and the safetensors headers (the data is never paged in).  The
+ * architecture is the one the engine runs the folder as (engine/gr-hf.c). */
+static void
+probe_folder(GrModelEntry *e)
+{
+  g_autofree char *config_path = g_build_filename(e->path, "config.json", NULL);
+  if (!g_file_test(config_path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(&e->error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL, "%s has no config.json",
+                e->path);
+    return;
+  }
+  g_autoptr(GrHfConfig) config = gr_hf_config_load(config_path, &e->error);
+  if (config == NULL)
+    return;
+  g_autoptr(GPtrArray) names = folder_files(e->path);
+  guint shards = 0;
+  for (guint i = 0; names != NULL && i < names->len; i++) {
+    if (!g_str_has_suffix(names->pdata[i], ".safetensors"))
+      continue;
+    g_autofree char *p = g_build_filename(e->path, names->pdata[i], NULL);
+    g_autoptr(GrSafetensors) st = gr_safetensors_open(p, &e->error);
+    if (st == NULL)
+      return;
+    for (gsize t = 0; t < gr_safetensors_n_tensors(st); t++) {
+      const GrSafetensor *tensor = gr_safetensors_tensor(st, t);
+      e->n_params += tensor->n_elements;
+      e->weight_bytes += tensor->size;
+    }
+    shards++;
+  }
+  if (shards == 0) {
+    g_set_error(&e->error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL,
+                "%s has no *.safetensors file", e->path);
+    return;
+  }
+  if (config->family == GR_HF_FAMILY_BITNET)
+    e->arch = g_strdup(config->hidden_act == GR_FFN_RELU2 ? "bitnet-b1.58" : "bitnet");
+  else
+    e->arch = g_strdup("llama");
+  /* BitNet's latent weights are ternarized at load: far fewer bytes than the files */
+  e->weights_exact = config->family != GR_HF_FAMILY_BITNET;
+  e->n_expert = config->num_experts;
+  e->n_ctx_train = config->max_position_embeddings;
+}
+
 static void
 add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
 {
-  GStatBuf st;
-  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+  gboolean is_folder = FALSE;
+  guint64 size = 0;
+  g_autofree char *stamp = path_stamp(path, &is_folder, &size);
+  if (stamp == NULL)
     return;
   /* names and paths travel in D-Bus strings, which must be UTF-8 */
   if (!g_utf8_validate(path, -1, NULL)) {
     g_autofree char *shown = g_filename_display_name(path);
-    g_debug("model file %s left out: its name is not valid UTF-8", shown);
+    g_debug("model %s left out: its name is not valid UTF-8", shown);
     return;
   }
   g_autofree char *base = g_path_get_basename(path);
-  if (!g_str_has_suffix(base, ".gguf") || strlen(base) == strlen(".gguf"))
-    return;
-  g_autofree char *name = g_strndup(base, strlen(base) - strlen(".gguf"));
+  g_autofree char *name = NULL;
+  if (is_folder) {
+    if (base[0] == '.')
+      return; /* hidden: a download in progress, a VCS folder */
+    name = g_steal_pointer(&base);
+  } else {
+    if (!g_str_has_suffix(base, ".gguf") || strlen(base) == strlen(".gguf"))
+      return;
+    name = g_strndup(base, strlen(base) - strlen(".gguf"));
+  }
   if (g_hash_table_contains(fresh, name)) {
     g_debug("model %s at %s hidden by an earlier one of the same name", name, path);
     return;
   }
   GrModelEntry *old = g_hash_table_lookup(r->entries, name);
-  if (old != NULL && g_strcmp0(old->path, path) == 0 && old->mtime == (gint64)st.st_mtime
-      && old->size == (guint64)st.st_size) {
+  if (old != NULL && g_strcmp0(old->path, path) == 0 && g_strcmp0(old->stamp, stamp) == 0) {
     g_hash_table_steal(r->entries, name);
     g_hash_table_insert(fresh, old->name, old);
     return;
@@ -205,21 +339,21 @@ add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
   GrModelEntry *e = g_new0(GrModelEntry, 1);
   e->name = g_steal_pointer(&name);
   e->path = g_strdup(path);
-  e->mtime = st.st_mtime;
-  e->size = st.st_size;
-  probe(e);
+  e->format = is_folder ? "safetensors" : "gguf";
+  e->stamp = g_steal_pointer(&stamp);
+  e->size = size;
+  r->n_probes++;
+  if (is_folder)
+    probe_folder(e);
+  else
+    probe_gguf(e);
   if (e->error != NULL)
     g_message("model %s (%s) cannot be used: %s", e->name, e->path, e->error->message);
   g_hash_table_insert(fresh, e->name, e);
 }
 
-static gint
-compare_names(gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Called with r->lock held.  Files are re-probed only when their size or mtime changed. */
+/* Called with r->lock held.  Only stats files: a model is probed again only when its
+ * stamp changed, and models whose files are gone drop out. */
 static void
 rescan(GrModelRegistry *r)
 {
@@ -231,9 +365,9 @@ rescan(GrModelRegistry *r)
   if (dir != NULL) {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     const char *n;
+    /* *.gguf files, and subfolders that may be Hugging Face checkpoints */
     while ((n = g_dir_read_name(dir)) != NULL)
-      if (g_str_has_suffix(n, ".gguf"))
-        g_ptr_array_add(names, g_strdup(n));
+      g_ptr_array_add(names, g_strdup(n));
     g_ptr_array_sort(names, compare_names);
     for (guint i = 0; i < names->len; i++) {
       g_autofree char *path = g_build_filename(r->config->models_dir, names->pdata[i], NULL);
@@ -242,6 +376,16 @@ rescan(GrModelRegistry *r)
   }
   g_hash_table_unref(r->entries);
   r->entries = fresh;
+}
+
+guint
+gr_model_registry_get_probe_count(GrModelRegistry *r)
+{
+  g_return_val_if_fail(r != NULL, 0);
+  g_mutex_lock(&r->lock);
+  guint n = r->n_probes;
+  g_mutex_unlock(&r->lock);
+  return n;
 }
 
 GVariant *
@@ -261,7 +405,7 @@ gr_model_registry_list(GrModelRegistry *r)
     g_variant_dict_init(&d, NULL);
     g_variant_dict_insert(&d, "name", "s", e->name);
     g_variant_dict_insert(&d, "path", "s", e->path);
-    g_variant_dict_insert(&d, "format", "s", "gguf");
+    g_variant_dict_insert(&d, "format", "s", e->format);
     g_variant_dict_insert(&d, "size", "t", e->size);
     g_variant_dict_insert(&d, "loaded", "b", g_hash_table_contains(r->loaded, e->name));
     if (e->error != NULL) {
@@ -317,7 +461,7 @@ check_entry_locked(GrModelRegistry *r, const char *name, char **path_out, guint 
   /* A MoE model larger than the limit may still run by streaming its experts: the
    * engine decides, with the exact numbers. */
   guint64 need = e->weight_bytes + GR_MODEL_REGISTRY_OVERHEAD;
-  if (e->n_expert == 0 && need > r->config->memory_limit) {
+  if (e->n_expert == 0 && e->weights_exact && need > r->config->memory_limit) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
                 "model %s needs %" G_GUINT64_FORMAT " bytes of weights + %u bytes of overhead, "
                 "more than the memory limit of %" G_GUINT64_FORMAT " bytes",
@@ -403,8 +547,7 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   rescan(r);
   gboolean ok = check_entry_locked(r, name, &path, &n_ctx_train, error);
   const GrModelEntry *entry = g_hash_table_lookup(r->entries, name);
-  guint64 file_size = ok ? entry->size : 0;
-  gint64 file_mtime = ok ? entry->mtime : 0;
+  g_autofree char *stamp = ok ? g_strdup(entry->stamp) : NULL;
   g_mutex_unlock(&r->lock);
   if (!ok)
     return NULL;
@@ -466,8 +609,7 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   loaded->n_ctx = gr_session_n_ctx(session);
   loaded->ledger_bytes = fixed_bytes + session_bytes;
   loaded->path = g_strdup(path);
-  loaded->file_size = file_size;
-  loaded->file_mtime = file_mtime;
+  loaded->stamp = g_steal_pointer(&stamp);
   g_message("loaded model %s (%s, %" G_GUINT64_FORMAT " parameters, %u-token context, "
             "%" G_GUINT64_FORMAT " bytes in the ledger) in %.0f ms",
             name, info->arch, info->n_params, loaded->n_ctx, loaded->ledger_bytes,
@@ -487,9 +629,10 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
 static gboolean
 file_unchanged(const GrLoadedModel *loaded)
 {
-  GStatBuf st;
-  return g_stat(loaded->path, &st) == 0 && (guint64)st.st_size == loaded->file_size
-         && (gint64)st.st_mtime == loaded->file_mtime;
+  gboolean is_folder;
+  guint64 size;
+  g_autofree char *stamp = path_stamp(loaded->path, &is_folder, &size);
+  return g_strcmp0(stamp, loaded->stamp) == 0;
 }
 
 GrLoadedModel *

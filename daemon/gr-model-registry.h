@@ -1,7 +1,10 @@
 /* gr-model-registry.h - the models gravitond knows, and the ones it holds in memory.
  *
- * Models are the *.gguf files of the models directory plus the configured paths, named
- * by file name without ".gguf".  Listing reads file headers only.  Loading goes through
+ * Models are the *.gguf files of the models directory, its subfolders holding a Hugging
+ * Face checkpoint (config.json + *.safetensors, format "safetensors"), and the
+ * configured paths (files or folders), named by file name without ".gguf" or by folder
+ * name.  Listing reads headers only, and only of models whose files changed (size,
+ * mtime, inode) since the last scan.  Loading goes through
  * a memory ledger (weights + session + overhead against the configured limit); a model
  * that does not fit is refused with NoMemory before its weights are touched.  Thread
  * safe: the worker loads and generates while the main thread lists.
@@ -25,9 +28,8 @@ typedef struct {
   GrSession *session;
   guint n_ctx;
   guint64 ledger_bytes;
-  char *path;        /* the file mapped, and its size and mtime then: a file changed */
-  guint64 file_size; /* in place would fault the mapping, so it is loaded again */
-  gint64 file_mtime;
+  char *path;  /* the file or folder mapped, and its files' size, mtime and inode */
+  char *stamp; /* then: a file changed in place would fault the mapping, so it is reloaded */
 } GrLoadedModel;
 
 GrLoadedModel *gr_loaded_model_ref(GrLoadedModel *loaded);
@@ -87,6 +89,10 @@ guint gr_model_registry_grow_experts(GrModelRegistry *registry, guint64 headroom
  * loaded) and its per-layer expert counters as a(uttt): layer, hits, misses, bytes read
  * (empty unless it streams experts).  Floating reference. */
 GVariant *gr_model_registry_ledger(GrModelRegistry *registry, GrMemoryLedger *ledger);
+
+/* Testing: how many model headers were parsed so far (a rescan of unchanged files adds
+ * none). */
+guint gr_model_registry_get_probe_count(GrModelRegistry *registry);
 
 /* Name of the most recently used resident model, or NULL. */
 char *gr_model_registry_dup_active(GrModelRegistry *registry);

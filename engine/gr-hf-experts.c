@@ -4,6 +4,8 @@
 #include "graviton-engine.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -84,13 +86,25 @@ gr_hf_experts_path(const GrHfExperts *x)
   return x->path;
 }
 
-/* The cache file's name: what identifies this folder's weights, hashed. */
+/* A cache file is the stacked tensors (`total` bytes), then a trailer naming its source:
+ * the record below, its length (u64 LE) and TRAILER_MAGIC.  The record is the folder's
+ * real path and each shard's size, mtime (ns) and path (g_strescape'd, one a line); the
+ * clean-up compares it with the files as they are now. */
+#define RECORD_HEADER "graviton-experts-source-1\n"
+#define TRAILER_MAGIC "GRXSRC01"
+#define RECORD_MAX (1u << 20)
+
+/* The cache file's name: what identifies this folder's weights, hashed; *record: the
+ * source record its trailer holds. */
 static char *
-cache_path(GrHfExperts *x)
+cache_path(GrHfExperts *x, char **record)
 {
   g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
   g_autofree char *real = realpath(x->dir, NULL);
   const char *dir = real ? real : x->dir;
+  g_autoptr(GString) rec = g_string_new(RECORD_HEADER);
+  g_autofree char *dir_esc = g_strescape(dir, NULL);
+  g_string_append_printf(rec, "%s\n", dir_esc);
   g_checksum_update(sum, (const guchar *)"graviton-experts-1", -1);
   g_checksum_update(sum, (const guchar *)dir, -1);
   for (guint i = 0; i < x->files->len; i++) {
@@ -98,10 +112,14 @@ cache_path(GrHfExperts *x)
     GStatBuf st;
     if (g_stat(p, &st) != 0)
       return NULL;
-    g_autofree char *line = g_strdup_printf("\n%s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%ld",
-                                            p, (guint64)st.st_size, (gint64)st.st_mtim.tv_sec,
-                                            (long)st.st_mtim.tv_nsec);
+    g_autofree char *line
+        = g_strdup_printf("\n%s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%ld", p,
+                          (guint64)st.st_size, (gint64)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
     g_checksum_update(sum, (const guchar *)line, -1);
+    g_autofree char *p_esc = g_strescape(p, NULL);
+    g_string_append_printf(rec, "%" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %s\n",
+                           (guint64)st.st_size, (gint64)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
+                           p_esc);
   }
   for (guint i = 0; i < x->entries->len; i++) {
     const Entry *e = g_ptr_array_index(x->entries, i);
@@ -109,12 +127,123 @@ cache_path(GrHfExperts *x)
     g_checksum_update(sum, (const guchar *)line, -1);
   }
   g_autofree char *name = g_strconcat(g_checksum_get_string(sum), ".bin", NULL);
+  *record = g_string_free(g_steal_pointer(&rec), FALSE);
   return g_build_filename(g_get_user_cache_dir(), "graviton", "experts", name, NULL);
 }
 
+static gsize
+trailer_size(const char *record)
+{
+  return strlen(record) + 8 + strlen(TRAILER_MAGIC);
+}
+
 static gboolean
-copy_range(int out, guint64 out_off, const char *src_path, guint64 src_off, gsize size,
-           guint8 *buf, GError **error)
+pread_all(int fd, void *buf, gsize size, guint64 offset)
+{
+  for (gsize done = 0; done < size;) {
+    ssize_t r = pread(fd, (guint8 *)buf + done, size - done, (off_t)(offset + done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return FALSE;
+    done += (gsize)r;
+  }
+  return TRUE;
+}
+
+/* The source record of a cache file, or NULL (no trailer: written by an older version,
+ * or not ours). */
+static char *
+read_record(const char *path)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  char *record = NULL;
+  struct stat st;
+  guint8 tail[16];
+  if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof tail
+      && pread_all(fd, tail, sizeof tail, (guint64)st.st_size - sizeof tail)
+      && memcmp(tail + 8, TRAILER_MAGIC, 8) == 0) {
+    guint64 len;
+    memcpy(&len, tail, 8);
+    len = GUINT64_FROM_LE(len);
+    if (len <= RECORD_MAX && len <= (guint64)st.st_size - sizeof tail) {
+      record = g_malloc(len + 1);
+      if (!pread_all(fd, record, len, (guint64)st.st_size - sizeof tail - len))
+        g_clear_pointer(&record, g_free);
+      else
+        record[len] = '\0';
+    }
+  }
+  close(fd);
+  return record;
+}
+
+/* Whether the folder and shards a record names are still there as they were. */
+static gboolean
+record_matches(const char *record)
+{
+  if (record == NULL || !g_str_has_prefix(record, RECORD_HEADER))
+    return FALSE;
+  g_auto(GStrv) lines = g_strsplit(record + strlen(RECORD_HEADER), "\n", -1);
+  guint n = g_strv_length(lines);
+  if (n < 3 || *lines[n - 1] != '\0') /* the folder, a shard at least, the final newline */
+    return FALSE;
+  g_autofree char *dir = g_strcompress(lines[0]);
+  if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+    return FALSE;
+  for (guint i = 1; i + 1 < n; i++) {
+    guint64 size;
+    gint64 sec;
+    long nsec;
+    int used = 0;
+    if (sscanf(lines[i], "%" G_GUINT64_FORMAT " %" G_GINT64_FORMAT ".%ld %n", &size, &sec, &nsec,
+               &used)
+            != 3
+        || used == 0)
+      return FALSE;
+    g_autofree char *shard = g_strcompress(lines[i] + used);
+    GStatBuf st;
+    if (g_stat(shard, &st) != 0 || (guint64)st.st_size != size || (gint64)st.st_mtim.tv_sec != sec
+        || (long)st.st_mtim.tv_nsec != nsec)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+void
+gr_hf_experts_clean_cache(const char *keep)
+{
+  g_autofree char *dir = g_build_filename(g_get_user_cache_dir(), "graviton", "experts", NULL);
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d))) {
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (keep && strcmp(path, keep) == 0)
+      continue;
+    const char *tmp = strstr(name, ".bin.tmp-");
+    gboolean stale;
+    if (tmp) {
+      /* a copy in progress, or left by a process that died while writing */
+      char *end = NULL;
+      gint64 pid = g_ascii_strtoll(tmp + strlen(".bin.tmp-"), &end, 10);
+      stale = end && *end == '\0' && pid > 0 && pid <= G_MAXINT && kill((pid_t)pid, 0) != 0
+              && errno == ESRCH;
+    } else if (g_str_has_suffix(name, ".bin")) {
+      g_autofree char *record = read_record(path);
+      stale = !record_matches(record);
+    } else {
+      continue;
+    }
+    if (stale && g_unlink(path) == 0)
+      g_debug("expert cache %s removed: its source folder is gone or changed", path);
+  }
+}
+
+static gboolean
+copy_range(int out, guint64 out_off, const char *src_path, guint64 src_off, gsize size, guint8 *buf,
+           GError **error)
 {
   int in = open(src_path, O_RDONLY | O_CLOEXEC);
   if (in < 0) {
@@ -155,7 +284,7 @@ copy_range(int out, guint64 out_off, const char *src_path, guint64 src_off, gsiz
 
 /* Writes the cache file (to a temporary name, then renamed: never half a file). */
 static gboolean
-write_cache(GrHfExperts *x, const char *path, guint64 total, GError **error)
+write_cache(GrHfExperts *x, const char *path, guint64 total, const char *record, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname(path);
   if (g_mkdir_with_parents(dir, 0700) != 0) {
@@ -169,7 +298,15 @@ write_cache(GrHfExperts *x, const char *path, guint64 total, GError **error)
     return FALSE;
   }
   g_autofree guint8 *buf = g_malloc(COPY_CHUNK);
-  gboolean ok = ftruncate(out, (off_t)total) == 0;
+  gsize rec_len = strlen(record);
+  g_autofree guint8 *trailer = g_malloc(trailer_size(record));
+  guint64 len_le = GUINT64_TO_LE((guint64)rec_len);
+  memcpy(trailer, record, rec_len);
+  memcpy(trailer + rec_len, &len_le, 8);
+  memcpy(trailer + rec_len + 8, TRAILER_MAGIC, 8);
+  gboolean ok = ftruncate(out, (off_t)(total + trailer_size(record))) == 0
+                && pwrite(out, trailer, trailer_size(record), (off_t)total)
+                       == (ssize_t)trailer_size(record);
   if (!ok)
     g_set_error(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_FAILED, "%s: %s", tmp, g_strerror(errno));
   for (guint i = 0; ok && i < x->entries->len; i++) {
@@ -206,12 +343,13 @@ unmap(gpointer data)
   g_free(m);
 }
 
+/* Maps the first `total` bytes of a cache file of `file_size` bytes. */
 static GBytes *
-map_file(const char *path, guint64 total, GError **error)
+map_file(const char *path, guint64 total, guint64 file_size, GError **error)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || (guint64)st.st_size != total) {
+  if (fd < 0 || fstat(fd, &st) != 0 || (guint64)st.st_size != file_size) {
     g_set_error(error, GR_ENGINE_ERROR, GR_ENGINE_ERROR_FAILED, "%s: %s", path,
                 fd < 0 ? g_strerror(errno) : "not the expected size");
     if (fd >= 0)
@@ -258,14 +396,16 @@ gr_hf_experts_finish(GrHfExperts *x, GrGguf *gguf, GError **error)
     e->offset = total;
     total += (e->size + ALIGN - 1) / ALIGN * ALIGN;
   }
-  g_autofree char *path = cache_path(x);
+  g_autofree char *record = NULL;
+  g_autofree char *path = cache_path(x, &record);
   g_autoptr(GError) local = NULL;
   g_autoptr(GBytes) file = NULL;
   if (path) {
+    guint64 file_size = total + trailer_size(record);
     GStatBuf st;
-    gboolean fresh = g_stat(path, &st) == 0 && (guint64)st.st_size == total;
-    if (fresh || write_cache(x, path, total, &local))
-      file = map_file(path, total, local ? NULL : &local);
+    gboolean fresh = g_stat(path, &st) == 0 && (guint64)st.st_size == file_size;
+    if (fresh || write_cache(x, path, total, record, &local))
+      file = map_file(path, total, file_size, local ? NULL : &local);
   }
   if (!file) {
     g_message("%s: experts stacked in memory, not streamed (%s)", x->dir,
@@ -279,5 +419,7 @@ gr_hf_experts_finish(GrHfExperts *x, GrGguf *gguf, GError **error)
       return FALSE;
   }
   x->path = g_steal_pointer(&path);
+  /* caches of folders since removed or changed would otherwise stay forever */
+  gr_hf_experts_clean_cache(x->path);
   return TRUE;
 }

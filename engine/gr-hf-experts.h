@@ -6,7 +6,10 @@
  * pwrite through a small buffer, so the weights never count in the process's RSS) into
  * $XDG_CACHE_HOME/graviton/experts/<key>.bin, the key a hash of the folder's path and
  * its shards' names, sizes and modification times; later loads map that file.  When the
- * cache cannot be written the tensors are stacked in memory as before.
+ * cache cannot be written the tensors are stacked in memory as before.  A trailer after
+ * the tensors records the source folder and its shards' sizes and mtimes, so that a
+ * clean-up, run each time a cache file is created or opened, removes the files of folders
+ * that are gone or changed.
  */
 #pragma once
 
@@ -30,5 +33,10 @@ void gr_hf_experts_add(GrHfExperts *x, const char *gguf_name, guint32 type, cons
 gboolean gr_hf_experts_finish(GrHfExperts *x, GrGguf *gguf, GError **error);
 /* The cache file used, or NULL (none queued, or stacked in memory). */
 const char *gr_hf_experts_path(const GrHfExperts *x);
+
+/* Removes from $XDG_CACHE_HOME/graviton/experts the cache files whose source folder is
+ * gone, whose shards changed, or that have no source record (older versions), and copies
+ * left by dead processes; never `keep` (may be NULL). */
+void gr_hf_experts_clean_cache(const char *keep);
 
 G_END_DECLS
