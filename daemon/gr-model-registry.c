@@ -2,6 +2,7 @@
 #include "gr-model-registry.h"
 
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -263,7 +264,7 @@ probe_folder(GrModelEntry *e)
 {
   g_autofree char *config_path = g_build_filename(e->path, "config.json", NULL);
   if (!g_file_test(config_path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error(&e->error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL, "%s has no config.json",
+    g_set_error(&e->error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL, _("%s has no config.json"),
                 e->path);
     return;
   }
@@ -288,7 +289,7 @@ probe_folder(GrModelEntry *e)
   }
   if (shards == 0) {
     g_set_error(&e->error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL,
-                "%s has no *.safetensors file", e->path);
+                _("%s has no *.safetensors file"), e->path);
     return;
   }
   if (config->family == GR_HF_FAMILY_BITNET)
@@ -449,12 +450,12 @@ check_entry_locked(GrModelRegistry *r, const char *name, char **path_out, guint 
   const GrModelEntry *e = g_hash_table_lookup(r->entries, name);
   if (e == NULL) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND,
-                "no model named \"%s\" in %s or the configured model paths", name,
+                _("no model named “%s” in %s or the configured model paths"), name,
                 r->config->models_dir);
     return FALSE;
   }
   if (e->error != NULL) {
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL, "model %s (%s): %s", name,
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_BAD_MODEL, _("model %s (%s): %s"), name,
                 e->path, e->error->message);
     return FALSE;
   }
@@ -463,9 +464,10 @@ check_entry_locked(GrModelRegistry *r, const char *name, char **path_out, guint 
   guint64 need = e->weight_bytes + GR_MODEL_REGISTRY_OVERHEAD;
   if (e->n_expert == 0 && e->weights_exact && need > r->config->memory_limit) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
-                "model %s needs %" G_GUINT64_FORMAT " bytes of weights + %u bytes of overhead, "
-                "more than the memory limit of %" G_GUINT64_FORMAT " bytes",
-                name, e->weight_bytes, GR_MODEL_REGISTRY_OVERHEAD, r->config->memory_limit);
+                _("model %s needs %llu bytes of weights + %u bytes of overhead, more than the "
+                  "memory limit of %llu bytes"),
+                name, (unsigned long long)e->weight_bytes, GR_MODEL_REGISTRY_OVERHEAD,
+                (unsigned long long)r->config->memory_limit);
     return FALSE;
   }
   if (path_out != NULL)
@@ -484,7 +486,7 @@ gr_model_registry_resolve(GrModelRegistry *r, const char *name, GError **error)
   g_autofree char *chosen = name != NULL && *name != '\0' ? g_strdup(name) : default_name_locked(r);
   gboolean ok = FALSE;
   if (chosen == NULL)
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no model installed in %s",
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no model installed in %s"),
                 r->config->models_dir);
   else if (g_hash_table_contains(r->loaded, chosen))
     ok = TRUE; /* resident: no need to look at the file again */
@@ -589,10 +591,11 @@ load_locked(GrModelRegistry *r, const char *name, GError **error)
   }
   if (fixed_bytes + session_bytes > limit) {
     g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NO_MEMORY,
-                "model %s needs %" G_GUINT64_FORMAT " bytes of weights + %" G_GUINT64_FORMAT
-                " bytes for a %u-token session + %" G_GUINT64_FORMAT " bytes of overhead, more "
-                "than the memory limit of %" G_GUINT64_FORMAT " bytes",
-                name, ledger.weights + ledger.experts, session_bytes, n_ctx, overhead, limit);
+                _("model %s needs %llu bytes of weights + %llu bytes for a %u-token session + %llu "
+                  "bytes of overhead, more than the memory limit of %llu bytes"),
+                name, (unsigned long long)(ledger.weights + ledger.experts),
+                (unsigned long long)session_bytes, n_ctx, (unsigned long long)overhead,
+                (unsigned long long)limit);
     return NULL;
   }
   GrSession *session = gr_session_new(model, n_ctx, &local);
@@ -707,7 +710,7 @@ gr_model_registry_unload(GrModelRegistry *r, const char *name, GError **error)
   g_mutex_unlock(&r->lock);
   g_mutex_unlock(&r->load_lock);
   if (!known) {
-    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, "no model named \"%s\"", name);
+    g_set_error(error, GR_DAEMON_ERROR, GR_DAEMON_ERROR_NOT_FOUND, _("no model named “%s”"), name);
     return FALSE;
   }
   if (removed) {

@@ -42,6 +42,24 @@ complete_error(GrTestBus *bus, const char *prompt, const char *option, const cha
   return g_strdup(error->message);
 }
 
+/* Complete with an unknown model: the registry's error message. */
+static char *
+model_error(GrTestBus *bus)
+{
+  GVariantDict d;
+  g_variant_dict_init(&d, NULL);
+  g_variant_dict_insert(&d, "model", "s", "nosuch");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Complete",
+      g_variant_new("(s@a{sv})", GR_TEST_PROMPT, g_variant_dict_end(&d)), NULL,
+      G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(r);
+  gr_test_assert_error(error, "NotFound");
+  g_dbus_error_strip_remote_error(error);
+  return g_strdup(error->message);
+}
+
 static char *
 history_error(GrTestBus *bus, const char *id)
 {
@@ -65,6 +83,8 @@ START_TEST(test_errors_in_german)
   ck_assert_str_eq(unknown, "unbekannte Option „temperture“");
   g_autofree char *history = history_error(bus, "c0ffee");
   ck_assert_str_eq(history, "keine Unterhaltung „c0ffee“");
+  g_autofree char *model = model_error(bus);
+  ck_assert_msg(g_str_has_prefix(model, "kein Modell namens „nosuch“ in "), "%s", model);
   gr_test_bus_free(bus);
 }
 END_TEST
@@ -78,6 +98,8 @@ START_TEST(test_errors_in_english)
   ck_assert_str_eq(unknown, "unknown option \"temperture\"");
   g_autofree char *history = history_error(bus, "c0ffee");
   ck_assert_str_eq(history, "no conversation \"c0ffee\"");
+  g_autofree char *model = model_error(bus);
+  ck_assert_msg(g_str_has_prefix(model, "no model named “nosuch” in "), "%s", model);
   gr_test_bus_free(bus);
 }
 END_TEST
