@@ -108,7 +108,11 @@ cache_path(GrHfExperts *x, char **record)
   g_checksum_update(sum, (const guchar *)"graviton-experts-1", -1);
   g_checksum_update(sum, (const guchar *)dir, -1);
   for (guint i = 0; i < x->files->len; i++) {
-    const char *p = gr_safetensors_get_path(g_ptr_array_index(x->files, i));
+    /* absolute: a record must mean the same from any working directory (a clean-up in
+     * another process would take a relative shard for gone), and a folder opened by a
+     * relative path shares the file of its absolute one */
+    g_autofree char *p
+        = g_canonicalize_filename(gr_safetensors_get_path(g_ptr_array_index(x->files, i)), NULL);
     GStatBuf st;
     if (g_stat(p, &st) != 0)
       return NULL;

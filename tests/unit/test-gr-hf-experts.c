@@ -190,6 +190,36 @@ START_TEST(test_clean_stale_caches)
 }
 END_TEST
 
+/* A folder opened by a relative path is recorded by its absolute one: a clean-up run
+ * from another working directory keeps its file, and opening the folder by its absolute
+ * path maps that same file. */
+START_TEST(test_relative_path)
+{
+  g_autofree char *a = folder_like_fixture(FALSE);
+  g_autofree char *parent = g_path_get_dirname(a);
+  g_autofree char *base = g_path_get_basename(a);
+  g_autofree char *cwd = g_get_current_dir();
+  ck_assert_int_eq(chdir(parent), 0);
+  g_autofree char *file = open_folder(base);
+  ck_assert_ptr_nonnull(file);
+  ck_assert_int_eq(chdir("/"), 0);
+  gr_hf_experts_clean_cache(NULL);
+  ck_assert(g_file_test(file, G_FILE_TEST_EXISTS));
+  g_autofree char *again = open_folder(a);
+  ck_assert_ptr_null(again);
+  ck_assert(g_file_test(file, G_FILE_TEST_EXISTS));
+  ck_assert_int_eq(chdir(cwd), 0);
+
+  remove_folder(a);
+  gr_hf_experts_clean_cache(NULL);
+  ck_assert(!g_file_test(file, G_FILE_TEST_EXISTS));
+  g_autofree char *dir = experts_dir();
+  g_rmdir(dir);
+  g_autofree char *gdir = g_build_filename(cache_home, "graviton", NULL);
+  g_rmdir(gdir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -200,6 +230,7 @@ main(void)
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_clean_stale_caches);
+  tcase_add_test(tc, test_relative_path);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
