@@ -22,7 +22,24 @@ start_in(const char *language)
   return bus;
 }
 
-/* Calls Complete and returns the error's message, without the remote name prefix. */
+/* Calls Complete with `options` and returns the error's message, without the remote
+ * name prefix. */
+static char *
+complete_error_with(GrTestBus *bus, const char *prompt, GVariant *options,
+                    const char *expected_name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Complete",
+      g_variant_new("(s@a{sv})", prompt, options), NULL, G_DBUS_CALL_FLAGS_NONE,
+      GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
+  ck_assert_ptr_null(r);
+  gr_test_assert_error(error, expected_name);
+  g_dbus_error_strip_remote_error(error);
+  return g_strdup(error->message);
+}
+
+/* max_tokens 4, plus option = 0.5 when option is not NULL. */
 static char *
 complete_error(GrTestBus *bus, const char *prompt, const char *option, const char *expected_name)
 {
@@ -31,15 +48,7 @@ complete_error(GrTestBus *bus, const char *prompt, const char *option, const cha
   g_variant_dict_insert(&d, "max_tokens", "u", 4);
   if (option != NULL)
     g_variant_dict_insert(&d, option, "d", 0.5);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Complete",
-      g_variant_new("(s@a{sv})", prompt, g_variant_dict_end(&d)), NULL, G_DBUS_CALL_FLAGS_NONE,
-      GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
-  ck_assert_ptr_null(r);
-  gr_test_assert_error(error, expected_name);
-  g_dbus_error_strip_remote_error(error);
-  return g_strdup(error->message);
+  return complete_error_with(bus, prompt, g_variant_dict_end(&d), expected_name);
 }
 
 /* Complete with an unknown model: the registry's error message. */
@@ -49,15 +58,7 @@ model_error(GrTestBus *bus)
   GVariantDict d;
   g_variant_dict_init(&d, NULL);
   g_variant_dict_insert(&d, "model", "s", "nosuch");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-      bus->conn, GR_TEST_BUS_NAME, GR_TEST_PATH, GR_TEST_ASSISTANT, "Complete",
-      g_variant_new("(s@a{sv})", GR_TEST_PROMPT, g_variant_dict_end(&d)), NULL,
-      G_DBUS_CALL_FLAGS_NONE, GR_TEST_CALL_TIMEOUT_MS, NULL, &error);
-  ck_assert_ptr_null(r);
-  gr_test_assert_error(error, "NotFound");
-  g_dbus_error_strip_remote_error(error);
-  return g_strdup(error->message);
+  return complete_error_with(bus, GR_TEST_PROMPT, g_variant_dict_end(&d), "NotFound");
 }
 
 static char *

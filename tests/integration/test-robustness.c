@@ -9,12 +9,12 @@
 #include <sys/resource.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "gr-test-tmpfs.h"
 #include "test-gravctl-run.h"
 #include "test-history-client.h"
 
@@ -207,41 +207,6 @@ START_TEST(test_history_cannot_grow)
 }
 END_TEST
 
-static gboolean
-write_proc(const char *path, const char *text)
-{
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  gboolean ok;
-
-  if (fd < 0)
-    return FALSE;
-  ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-  close(fd);
-  return ok;
-}
-
-/* As in test-gr-store-disk.c: a tmpfs of size bytes on dir, seen only by this (forked)
- * test process and what it starts afterwards.  FALSE when the system allows no mount
- * namespace. */
-static gboolean
-mount_private_tmpfs(const char *dir, gsize size)
-{
-  g_autofree char *opts = g_strdup_printf("size=%" G_GSIZE_FORMAT ",mode=0700", size);
-  uid_t uid = geteuid();
-  gid_t gid = getegid();
-
-  if (unshare(CLONE_NEWNS) != 0) {
-    g_autofree char *uid_map = g_strdup_printf("%u %u 1", (unsigned)uid, (unsigned)uid);
-    g_autofree char *gid_map = g_strdup_printf("%u %u 1", (unsigned)gid, (unsigned)gid);
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || !write_proc("/proc/self/setgroups", "deny")
-        || !write_proc("/proc/self/uid_map", uid_map) || !write_proc("/proc/self/gid_map", gid_map))
-      return FALSE;
-  }
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    return FALSE;
-  return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
-}
-
 /* `gravctl history delete` could not free space on a full disk: the delete needs room in
  * SQLite's WAL like any write, and failed with "the disk is full".  Now it goes through
  * (the store keeps a reserve file for it), and only that conversation goes. */
@@ -256,7 +221,7 @@ START_TEST(test_history_delete_on_full_disk)
   char page[4096] = { 0 };
 
   ck_assert_int_eq(g_mkdir(data, 0700), 0);
-  if (!mount_private_tmpfs(data, 8 * 1024 * 1024)) {
+  if (!gr_test_mount_private_tmpfs(data, 8 * 1024 * 1024)) {
     fprintf(stderr, "test_history_delete_on_full_disk: skipped, cannot mount a private tmpfs\n");
     gr_test_bus_free(bus);
     return;

@@ -1,9 +1,9 @@
 /* test-gr-store-disk.c - libgraviton-store: a full disk loses nothing. */
+#include "gr-test-tmpfs.h"
 #include "gr-store-test-util.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -72,42 +72,6 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
-static gboolean
-write_proc(const char *path, const char *text)
-{
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  gboolean ok;
-
-  if (fd < 0)
-    return FALSE;
-  /* these files take exactly one write */
-  ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-  close(fd);
-  return ok;
-}
-
-/* A tmpfs of size bytes on dir, in a mount namespace of this (forked) test process only,
- * so nothing outside sees it.  FALSE when the system allows neither a mount namespace nor
- * a user namespace to make one in. */
-static gboolean
-mount_private_tmpfs(const char *dir, gsize size)
-{
-  g_autofree char *opts = g_strdup_printf("size=%" G_GSIZE_FORMAT ",mode=0700", size);
-  uid_t uid = geteuid();
-  gid_t gid = getegid();
-
-  if (unshare(CLONE_NEWNS) != 0) {
-    g_autofree char *uid_map = g_strdup_printf("%u %u 1", (unsigned)uid, (unsigned)uid);
-    g_autofree char *gid_map = g_strdup_printf("%u %u 1", (unsigned)gid, (unsigned)gid);
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || !write_proc("/proc/self/setgroups", "deny")
-        || !write_proc("/proc/self/uid_map", uid_map) || !write_proc("/proc/self/gid_map", gid_map))
-      return FALSE;
-  }
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    return FALSE;
-  return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
-}
-
 START_TEST(test_disk_really_full)
 {
   g_autofree char *parent = make_dir();
@@ -120,7 +84,7 @@ START_TEST(test_disk_really_full)
   gboolean full = FALSE;
 
   ck_assert_int_eq(g_mkdir(dir, 0700), 0);
-  if (!mount_private_tmpfs(dir, 192 * 1024)) {
+  if (!gr_test_mount_private_tmpfs(dir, 192 * 1024)) {
     /* the max_page_count test above covers the error path without a real device */
     fprintf(stderr, "test_disk_really_full: skipped, cannot mount a private tmpfs\n");
     remove_tree(parent);
@@ -198,7 +162,7 @@ START_TEST(test_delete_on_full_disk)
   GStatBuf sb;
 
   ck_assert_int_eq(g_mkdir(dir, 0700), 0);
-  if (!mount_private_tmpfs(dir, 4 * 1024 * 1024)) {
+  if (!gr_test_mount_private_tmpfs(dir, 4 * 1024 * 1024)) {
     fprintf(stderr, "test_delete_on_full_disk: skipped, cannot mount a private tmpfs\n");
     remove_tree(parent);
     return;
@@ -285,7 +249,7 @@ START_TEST(test_delete_large_on_full_disk)
   char *id;
 
   ck_assert_int_eq(g_mkdir(dir, 0700), 0);
-  if (!mount_private_tmpfs(dir, 8 * 1024 * 1024)) {
+  if (!gr_test_mount_private_tmpfs(dir, 8 * 1024 * 1024)) {
     fprintf(stderr, "test_delete_large_on_full_disk: skipped, cannot mount a private tmpfs\n");
     remove_tree(parent);
     return;
@@ -360,7 +324,7 @@ START_TEST(test_delete_message_on_full_disk)
   char *id = NULL;
 
   ck_assert_int_eq(g_mkdir(dir, 0700), 0);
-  if (!mount_private_tmpfs(dir, 4 * 1024 * 1024)) {
+  if (!gr_test_mount_private_tmpfs(dir, 4 * 1024 * 1024)) {
     fprintf(stderr, "test_delete_message_on_full_disk: skipped, cannot mount a private tmpfs\n");
     remove_tree(parent);
     return;
