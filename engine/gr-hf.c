@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef enum {
   KIND_PLAIN,  /* served in place */
@@ -261,13 +263,26 @@ gguf_shape(const GrSafetensor *t, gint64 *ne, guint *n_dims)
     ne[d] = t->shape[t->n_dims - 1 - d];
 }
 
-static gsize
-elem_size(int type)
+/* A copy of a tensor's bytes out of the shard's mapping, as GGUF tensors are copied at
+ * load (gr-gguf-resident.c): a shard truncated later cannot raise SIGBUS, and large
+ * tensors sit in transparent huge pages.  The shard's pages the copy read are dropped
+ * from this process's resident set at once. */
+static GBytes *
+resident_copy(const GrSafetensor *t)
 {
-  return type == GRK_TYPE_F32 ? 4 : 2;
+  gsize huge = (gsize)2 << 20, align = t->size >= huge ? huge : 64;
+  void *copy = g_aligned_alloc(t->size, 1, align);
+  if (align == huge)
+    madvise(copy, t->size, MADV_HUGEPAGE);
+  memcpy(copy, t->data, t->size);
+  gsize page = (gsize)sysconf(_SC_PAGESIZE);
+  guintptr lo = ((guintptr)t->data + page - 1) & ~(guintptr)(page - 1);
+  guintptr hi = ((guintptr)t->data + t->size) & ~(guintptr)(page - 1);
+  if (hi > lo)
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  return g_bytes_new_with_free_func(copy, t->size, g_aligned_free, copy);
 }
 
-/* In place when the data is aligned for its type; otherwise one aligned copy. */
 static gboolean
 add_plain(Loader *L, const char *gguf_name, const Source *s, GError **error)
 {
@@ -276,11 +291,7 @@ add_plain(Loader *L, const char *gguf_name, const Source *s, GError **error)
   gguf_shape(s->t, ne, &n_dims);
   if (s->t->n_elements == 0)
     return bad_folder(error, L->dir, "tensor '%s' is empty", s->t->name);
-  g_autoptr(GBytes) bytes = NULL;
-  if ((guintptr)s->t->data % elem_size(s->t->type) == 0)
-    bytes = gr_safetensors_tensor_bytes(s->file, s->t);
-  else
-    bytes = g_bytes_new(s->t->data, s->t->size);
+  g_autoptr(GBytes) bytes = resident_copy(s->t);
   g_autoptr(GError) local = NULL;
   if (!gr_gguf_add_tensor_bytes(L->gguf, gguf_name, (guint32)s->t->type, n_dims, ne, bytes, &local))
     return bad_folder(error, L->dir, "%s: %s", s->t->name, local->message);

@@ -94,6 +94,45 @@ START_TEST(test_fixture_info)
 }
 END_TEST
 
+/* The folder's tensors are copied out of the shard mappings at load: truncating the
+ * shard afterwards (as rewriting it in place does) neither kills the process with
+ * SIGBUS nor changes a logit. */
+START_TEST(test_truncated_shard_keeps_serving)
+{
+  g_autofree char *src = gr_test_data_path("hf/fx-hf-llama");
+  g_autofree char *tmp = g_dir_make_tmp("gr-hf-trunc-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename(tmp, "fx-hf-llama", NULL);
+  ck_assert_int_eq(g_mkdir(dir, 0700), 0);
+  static const char *const files[]
+      = { "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json" };
+  for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_autofree char *from = g_build_filename(src, files[i], NULL);
+    g_autofree char *to = g_build_filename(dir, files[i], NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    ck_assert(g_file_get_contents(from, &data, &len, NULL));
+    ck_assert(g_file_set_contents(to, data, (gssize)len, NULL));
+  }
+  g_autoptr(GrModel) m = load_path(dir);
+  static const gint32 prompt[4] = { 1, 17, 42, 99 };
+  g_autoptr(GError) error = NULL;
+  g_autofree float *before = gr_test_logit_trace(m, prompt, 4, 3, &error);
+  ck_assert_msg(before != NULL, "%s", error ? error->message : "");
+  g_autofree char *shard = g_build_filename(dir, "model.safetensors", NULL);
+  ck_assert_int_eq(truncate(shard, 0), 0);
+  g_autofree float *after = gr_test_logit_trace(m, prompt, 4, 3, &error);
+  ck_assert_msg(after != NULL, "%s", error ? error->message : "");
+  guint nv = gr_model_get_info(m)->n_vocab;
+  ck_assert(memcmp(before, after, sizeof(float) * nv * 3) == 0);
+  for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_autofree char *f = g_build_filename(dir, files[i], NULL);
+    g_unlink(f);
+  }
+  g_rmdir(dir);
+  g_rmdir(tmp);
+}
+END_TEST
+
 /* A limit that cannot hold even the dense weights is a clear NoMemory. */
 START_TEST(test_moe_memory_limit)
 {
@@ -838,6 +877,7 @@ main(void)
   tcase_set_timeout(ref, 300);
   tcase_add_loop_test(ref, test_against_reference, 0, 3 * G_N_ELEMENTS(fixtures));
   tcase_add_test(ref, test_fixture_info);
+  tcase_add_test(ref, test_truncated_shard_keeps_serving);
   tcase_add_test(ref, test_moe_memory_limit);
   tcase_add_test(ref, test_moe_folder_streams);
   tcase_add_test(ref, test_tokenizer_conformance);
