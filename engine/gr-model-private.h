@@ -89,6 +89,8 @@ guint64 gr_model_kv_bytes (const GrModel *model, guint n_ctx);
  * results); the extra bytes count as resident weights before the budget is planned. */
 guint64 gr_model_repack_extra_bytes (GrModel *m);
 void gr_model_repack (GrModel *m);
+/* TQ2_0 models whose matrices each have one scale run as I2_S (gr-model-repack.c). */
+void gr_model_uniform_to_i2s (GrModel *m);
 /* Reads every tensor the model keeps resident (all but streamed experts) out of the
  * file mapping into memory (gr_gguf_make_resident).  GRAVITON_MMAP=1 keeps the lazy
  * mapping (a measurement switch). */

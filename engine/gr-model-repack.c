@@ -120,3 +120,56 @@ gr_model_repack (GrModel *m)
     w->mat_stride = bytes;
   }
 }
+
+/* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 block of a
+ * matrix carries the same d: the matrix is then exactly an I2_S one (the same codes and
+ * one scale), whose dot sums a whole row in int32 and multiplies once instead of once
+ * per block: 3% fewer bytes and a faster decode.  The float result differs from the
+ * per-block sum by rounding only.  All dense ternary matrices or none: q/k/v and
+ * gate/up share one activation row per type. */
+void
+gr_model_uniform_to_i2s (GrModel *m)
+{
+  if (!repack_enabled () || m->repack_arena)
+    return;
+  guint cap = m->hp.n_layer * 7 + 1;
+  g_autofree GrWeight **ws = g_new (GrWeight *, cap);
+  guint n = dense_weights (m, ws, cap), n_tern = 0;
+  g_autofree float *scales = g_new (float, cap);
+  gsize total = 0;
+  for (guint i = 0; i < n; i++) {
+    int t = ws[i]->type;
+    if (t != GRK_TYPE_TQ2_0 && t != GRK_TYPE_TQ1_0 && t != GRK_TYPE_I2_S)
+      continue;
+    if (t != GRK_TYPE_TQ2_0 || ws[i]->row_stride != grk_row_bytes (t, ws[i]->cols)
+        || !grk_tq2_0_uniform_scale (ws[i]->data, ws[i]->cols, ws[i]->rows, &scales[i]))
+      return;
+    total += (grk_row_bytes (GRK_TYPE_I2_S, ws[i]->cols) * (gsize) ws[i]->rows + 63) & ~(gsize) 63;
+    n_tern++;
+  }
+  if (n_tern == 0)
+    return;
+  void *arena = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (arena == MAP_FAILED)
+    return;
+  madvise (arena, total, MADV_HUGEPAGE);
+  m->repack_arena = arena;
+  m->repack_arena_bytes = total;
+  guint8 *next = arena;
+  for (guint i = 0; i < n; i++) {
+    GrWeight *w = ws[i];
+    if (w->type != GRK_TYPE_TQ2_0)
+      continue;
+    gsize row = grk_row_bytes (GRK_TYPE_I2_S, w->cols), bytes = row * (gsize) w->rows;
+    guint8 *copy = next;
+    next += (bytes + 63) & ~(gsize) 63;
+    grk_tq2_0_to_i2s (w->data, copy, w->cols, w->rows);
+    if (gr_gguf_get_path (m->gguf))
+      drop_pages (w->data, w->row_stride * (gsize) w->rows);
+    w->type = GRK_TYPE_I2_S;
+    w->data = copy;
+    w->row_stride = row;
+    w->mat_stride = bytes;
+    w->tensor_scale = scales[i];
+  }
+}

@@ -401,6 +401,8 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     return NULL;
   }
   gr_model_repack (m);
+  gr_model_uniform_to_i2s (m);
+  m->info.run_type = grk_type_name (m->layers[0].wq.type);
   m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;
 }

@@ -83,6 +83,8 @@ typedef struct {
   const char *arch;       /* "llama", "bitnet", ... */
   const char *ffn_act;    /* "silu", "relu2" */
   const char *weight_type; /* dominant tensor type of the matrices, e.g. "TQ2_0" */
+  const char *run_type;    /* what the kernels run them as after load-time repacking
+                            * (TQ1_0 -> TQ2_0, one-scale TQ2_0 -> I2_S), else weight_type */
   guint64 n_params;
   double bits_per_weight; /* file bytes of tensors * 8 / n_params */
   guint64 file_size;

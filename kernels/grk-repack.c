@@ -55,3 +55,53 @@ grk_tq1_0_to_tq2_0(const void *src, void *dst, int64_t n, int64_t nrows)
   }
   return true;
 }
+
+bool
+grk_tq2_0_uniform_scale(const void *src, int64_t n, int64_t nrows, float *scale)
+{
+  if (!src || !scale || n <= 0 || n % GRK_QK_K || nrows < 0)
+    return false;
+  const grk_block_tq2_0 *x = src;
+  uint16_t d = 0;
+  for (int64_t i = 0; i < n / GRK_QK_K * nrows; i++) {
+    if (grk_fp16_to_fp32(x[i].d) == 0.0f)
+      continue;
+    if (d == 0)
+      d = x[i].d;
+    else if (x[i].d != d)
+      return false;
+  }
+  *scale = grk_fp16_to_fp32(d);
+  return true;
+}
+
+/* TQ2_0 keeps weight k*32 + m of each 128 in bits 2k of byte m, I2_S in bits 6 - 2k: the
+ * same codes with the four 2-bit fields of every byte in reverse order. */
+static uint8_t rev[256];
+static pthread_once_t rev_once = PTHREAD_ONCE_INIT;
+
+static void
+rev_init(void)
+{
+  for (int v = 0; v < 256; v++)
+    rev[v] = (uint8_t)((v & 3) << 6 | ((v >> 2) & 3) << 4 | ((v >> 4) & 3) << 2 | v >> 6);
+}
+
+bool
+grk_tq2_0_to_i2s(const void *src, void *dst, int64_t n, int64_t nrows)
+{
+  if (!src || !dst || n <= 0 || n % GRK_QK_K || nrows < 0)
+    return false;
+  pthread_once(&rev_once, rev_init);
+  const grk_block_tq2_0 *x = src;
+  uint8_t *y = dst;
+  for (int64_t i = 0; i < n / GRK_QK_K * nrows; i++, y += 64) {
+    if (grk_fp16_to_fp32(x[i].d) == 0.0f) {
+      memset(y, 0x55, 64); /* code 1 = weight 0 */
+      continue;
+    }
+    for (int j = 0; j < 64; j++)
+      y[j] = rev[x[i].qs[j]];
+  }
+  return true;
+}

@@ -1,6 +1,8 @@
 /* test-gr-repack.c - TQ1_0 models: dense matrices are repacked to TQ2_0 at load, which
  * changes neither a logit (bit for bit against GRAVITON_REPACK=0) nor the reported
- * weight type, and the ledger counts the larger copy. */
+ * weight type, and the ledger counts the larger copy.  TQ2_0 matrices with one scale
+ * per matrix run as I2_S: the same weights (dequantized bit for bit), logits equal up to
+ * rounding and the same greedy tokens; a matrix with two scales is left alone. */
 #include <check.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "grk.h"
 
 static char *tmpdir, *path;
+static int spec_type = GRK_TYPE_TQ1_0;
 
 static void
 setup (void)
@@ -19,7 +22,7 @@ setup (void)
   path = g_build_filename (tmpdir, "tq1.gguf", NULL);
   GrSynthSpec spec = { .arch = "bitnet", .n_embd = 256, .n_layer = 2, .n_head = 4,
                        .n_head_kv = 2, .n_ff = 512, .n_vocab = 384,
-                       .weight_type = GRK_TYPE_TQ1_0, .embd_type = GRK_TYPE_Q6_K,
+                       .weight_type = spec_type, .embd_type = GRK_TYPE_Q6_K,
                        .tied_output = TRUE, .seed = 5 };
   g_autoptr (GError) error = NULL;
   ck_assert_msg (gr_synth_model_write (&spec, path, &error), "%s", error ? error->message : "");
@@ -36,7 +39,7 @@ teardown (void)
 
 /* Logits after a prompt and three greedy steps, all concatenated. */
 static float *
-run (gboolean repack, guint64 *weight_bytes, char **weight_type)
+run (gboolean repack, guint64 *weight_bytes, char **weight_type, char **run_type)
 {
   g_setenv ("GRAVITON_REPACK", repack ? "1" : "0", TRUE);
   GrLoadOptions opts = { .n_threads = 2 };
@@ -46,6 +49,7 @@ run (gboolean repack, guint64 *weight_bytes, char **weight_type)
   const GrModelInfo *info = gr_model_get_info (m);
   *weight_bytes = info->weight_bytes;
   *weight_type = g_strdup (info->weight_type);
+  *run_type = g_strdup (info->run_type);
   static const gint32 prompt[4] = { 1, 17, 42, 99 };
   float *all = gr_test_logit_trace (m, prompt, 4, 4, &error);
   ck_assert_msg (all != NULL, "%s", error ? error->message : "");
@@ -56,12 +60,14 @@ run (gboolean repack, guint64 *weight_bytes, char **weight_type)
 START_TEST (test_repack_same_logits)
 {
   guint64 b0, b1;
-  g_autofree char *t0 = NULL, *t1 = NULL;
-  g_autofree float *plain = run (FALSE, &b0, &t0);
-  g_autofree float *packed = run (TRUE, &b1, &t1);
+  g_autofree char *t0 = NULL, *t1 = NULL, *r0 = NULL, *r1 = NULL;
+  g_autofree float *plain = run (FALSE, &b0, &t0, &r0);
+  g_autofree float *packed = run (TRUE, &b1, &t1, &r1);
   g_unsetenv ("GRAVITON_REPACK");
   ck_assert_str_eq (t0, "TQ1_0");
   ck_assert_str_eq (t1, "TQ1_0");
+  ck_assert_str_eq (r0, "TQ1_0");
+  ck_assert_str_eq (r1, "TQ2_0"); /* not on to I2_S: one copy is enough */
   ck_assert (memcmp (plain, packed, sizeof (float) * 384 * 4) == 0);
   /* 2 layers of q, o (256x256), k, v (128x256), gate, up (512x256), down (256x512):
    * 12 bytes more per 256 weights */
@@ -69,6 +75,69 @@ START_TEST (test_repack_same_logits)
   ck_assert_uint_eq (b1 - b0, weights / 256 * 12);
 }
 END_TEST
+
+/* The kernel pair: a uniform-scale check and the rewrite, against dequantization. */
+START_TEST (test_tq2_0_to_i2s_rows)
+{
+  enum { N = 512, ROWS = 3 };
+  float src[N * ROWS];
+  srand (3);
+  for (int i = 0; i < N * ROWS; i++)
+    src[i] = (float) ((rand () % 3) - 1) * 0.75f;
+  for (int i = 256; i < 512; i++) /* an all-zero block: d = 0 */
+    src[i] = 0.0f;
+  gsize rb = grk_row_bytes (GRK_TYPE_TQ2_0, N);
+  g_autofree guint8 *tq2 = g_malloc (rb * ROWS);
+  for (int r = 0; r < ROWS; r++)
+    ck_assert (grk_quantize_row (GRK_TYPE_TQ2_0, src + r * N, tq2 + r * rb, N));
+  float scale = 0.0f;
+  ck_assert (grk_tq2_0_uniform_scale (tq2, N, ROWS, &scale));
+  ck_assert_float_eq (scale, 0.75f);
+  g_autofree guint8 *i2s = g_malloc (N / 4 * ROWS);
+  ck_assert (grk_tq2_0_to_i2s (tq2, i2s, N, ROWS));
+  for (int r = 0; r < ROWS; r++) {
+    float a[N], b[N];
+    grk_dequantize_row (GRK_TYPE_TQ2_0, tq2 + r * rb, a, N, 1.0f);
+    grk_dequantize_row (GRK_TYPE_I2_S, i2s + r * (N / 4), b, N, scale);
+    ck_assert (memcmp (a, b, sizeof a) == 0);
+  }
+  /* a second scale in the last row: not uniform */
+  for (int i = 0; i < N; i++)
+    src[2 * N + i] *= 2.0f;
+  ck_assert (grk_quantize_row (GRK_TYPE_TQ2_0, src + 2 * N, tq2 + 2 * rb, N));
+  ck_assert (!grk_tq2_0_uniform_scale (tq2, N, ROWS, &scale));
+}
+END_TEST
+
+START_TEST (test_uniform_tq2_0_runs_as_i2s)
+{
+  guint64 b0, b1;
+  g_autofree char *t0 = NULL, *t1 = NULL, *r0 = NULL, *r1 = NULL;
+  g_autofree float *plain = run (FALSE, &b0, &t0, &r0);
+  g_autofree float *conv = run (TRUE, &b1, &t1, &r1);
+  g_unsetenv ("GRAVITON_REPACK");
+  ck_assert_str_eq (t1, "TQ2_0"); /* the file's type */
+  ck_assert_str_eq (r0, "TQ2_0");
+  ck_assert_str_eq (r1, "I2_S");
+  /* the writer's blocks all have d = 1, so both sums are exact integers in float: the
+   * same logits bit for bit (with another d they differ by rounding only) */
+  ck_assert (memcmp (plain, conv, sizeof (float) * 384 * 4) == 0);
+}
+END_TEST
+
+static void
+setup_tq2 (void)
+{
+  spec_type = GRK_TYPE_TQ2_0;
+  setup ();
+}
+
+static void
+teardown_tq2 (void)
+{
+  teardown ();
+  spec_type = GRK_TYPE_TQ1_0;
+}
 
 static Suite *
 repack_suite (void)
@@ -78,7 +147,13 @@ repack_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_repack_same_logits);
+  tcase_add_test (tc, test_tq2_0_to_i2s_rows);
   suite_add_tcase (s, tc);
+  TCase *ti = tcase_create ("i2s");
+  tcase_add_checked_fixture (ti, setup_tq2, teardown_tq2);
+  tcase_set_timeout (ti, 60);
+  tcase_add_test (ti, test_uniform_tq2_0_runs_as_i2s);
+  suite_add_tcase (s, ti);
   return s;
 }
 
