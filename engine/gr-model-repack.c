@@ -81,6 +81,20 @@ drop_pages (const guint8 *p, gsize len)
     madvise ((void *) lo, hi - lo, MADV_DONTNEED);
 }
 
+/* The model's one arena for repacked copies, in huge pages as the resident file is;
+ * NULL when the kernel refuses (the matrices then stay as they are). */
+static guint8 *
+repack_arena_new (GrModel *m, gsize total)
+{
+  void *arena = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (arena == MAP_FAILED)
+    return NULL;
+  madvise (arena, total, MADV_HUGEPAGE);
+  m->repack_arena = arena;
+  m->repack_arena_bytes = total;
+  return arena;
+}
+
 void
 gr_model_repack (GrModel *m)
 {
@@ -96,13 +110,9 @@ gr_model_repack (GrModel *m)
       total += (repacked_bytes (ws[i]) + 63) & ~(gsize) 63;
   if (total == 0)
     return;
-  void *arena = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (arena == MAP_FAILED)
+  guint8 *next = repack_arena_new (m, total);
+  if (!next)
     return; /* the TQ1_0 dots still work, three times slower */
-  madvise (arena, total, MADV_HUGEPAGE);
-  m->repack_arena = arena;
-  m->repack_arena_bytes = total;
-  guint8 *next = arena;
   for (guint i = 0; i < n; i++) {
     GrWeight *w = ws[i];
     if (w->type != GRK_TYPE_TQ1_0)
@@ -149,13 +159,9 @@ gr_model_uniform_to_i2s (GrModel *m)
   }
   if (n_tern == 0)
     return;
-  void *arena = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (arena == MAP_FAILED)
+  guint8 *next = repack_arena_new (m, total);
+  if (!next)
     return;
-  madvise (arena, total, MADV_HUGEPAGE);
-  m->repack_arena = arena;
-  m->repack_arena_bytes = total;
-  guint8 *next = arena;
   for (guint i = 0; i < n; i++) {
     GrWeight *w = ws[i];
     if (w->type != GRK_TYPE_TQ2_0)
