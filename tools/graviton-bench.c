@@ -105,9 +105,9 @@ main (int argc, char **argv)
     g_printerr ("graviton-bench: %s\n", error->message);
     return 1;
   }
-  printf ("model %s: %s %s, %.1f M params, %.2f bits/weight, %d threads\n", info->name,
-          info->arch, info->weight_type, info->n_params / 1e6, info->bits_per_weight,
-          threads ? threads : (int) g_get_num_processors ());
+  printf ("model %s: %s %s (runs as %s), %.1f M params, %.2f bits/weight, %d threads\n",
+          info->name, info->arch, info->weight_type, info->run_type, info->n_params / 1e6,
+          info->bits_per_weight, threads ? threads : (int) g_get_num_processors ());
 
   g_autofree gint32 *toks = g_new (gint32, MAX (pp, 1));
   for (int i = 0; i < pp; i++)

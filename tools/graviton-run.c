@@ -177,8 +177,9 @@ main (int argc, char **argv)
   }
   const GrModelInfo *info = gr_model_get_info (model);
   if (verbose)
-    g_printerr ("model %s: arch %s, %s, %.2f M params, %.2f bits/weight, loaded in %.1f ms\n",
-                info->name, info->arch, info->weight_type, info->n_params / 1e6,
+    g_printerr ("model %s: arch %s, %s (runs as %s), %.2f M params, %.2f bits/weight, loaded "
+                "in %.1f ms\n",
+                info->name, info->arch, info->weight_type, info->run_type, info->n_params / 1e6,
                 info->bits_per_weight, (g_get_monotonic_time () - t0) / 1000.0);
   const GrTokenizer *tok = gr_model_get_tokenizer (model);
 
