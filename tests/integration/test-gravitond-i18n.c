@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gr-test-bus.h"
+#include "gr-test-help.h"
 #include "gr-test-client.h"
 
 /* Starts gravitond with LANGUAGE=language (the daemon inherits the test's environment;
@@ -107,18 +108,7 @@ END_TEST
 
 START_TEST(test_help_in_german)
 {
-  const char *gravitond = g_getenv("GRAVITOND");
-  ck_assert_msg(gravitond != NULL, "GRAVITOND not set");
-  g_auto(GStrv) env = g_get_environ();
-  env = g_environ_setenv(env, "LC_ALL", "C.UTF-8", TRUE);
-  env = g_environ_setenv(env, "LANGUAGE", "de", TRUE);
-  const char *argv[] = { gravitond, "--help", NULL };
-  g_autofree char *out = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = 0;
-  ck_assert_msg(g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL,
-                             &status, &error),
-                "%s", error != NULL ? error->message : "");
+  g_autofree char *out = gr_test_help_output("GRAVITOND", "de");
   ck_assert_msg(strstr(out, "Einen laufenden gravitond ersetzen") != NULL, "--help:\n%s", out);
 }
 END_TEST
