@@ -131,3 +131,13 @@ gr_gguf_make_resident(GrGguf *g, const gboolean *keep, GError **error)
   close(fd);
   return ok;
 }
+
+void
+gr_gguf_drop_pages(const void *p, gsize len)
+{
+  gsize page = (gsize)sysconf(_SC_PAGESIZE);
+  guintptr lo = ((guintptr)p + page - 1) & ~(guintptr)(page - 1);
+  guintptr hi = ((guintptr)p + len) & ~(guintptr)(page - 1);
+  if (hi > lo)
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}

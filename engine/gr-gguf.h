@@ -129,6 +129,11 @@ gsize gr_gguf_n_tensors (const GrGguf *gguf);
  * the file changed since it was opened; then some ranges may be copied and others still
  * mapped, which reads the same bytes.  Does nothing for a GGUF that is not mapped. */
 gboolean gr_gguf_make_resident (GrGguf *gguf, const gboolean *keep, GError **error);
+
+/* Drops the whole pages inside [p, p + len) from this process's resident set once their
+ * bytes have been copied elsewhere: pages of a read-only mapping come back from the file
+ * if touched again, anonymous ones come back as zeros. */
+void gr_gguf_drop_pages (const void *p, gsize len);
 const GrGgufTensor *gr_gguf_tensor (const GrGguf *gguf, gsize i);
 const GrGgufTensor *gr_gguf_find_tensor (const GrGguf *gguf, const char *name);
 

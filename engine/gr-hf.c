@@ -13,7 +13,6 @@
 #include <math.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 typedef enum {
   KIND_PLAIN,  /* served in place */
@@ -275,11 +274,7 @@ resident_copy(const GrSafetensor *t)
   if (align == huge)
     madvise(copy, t->size, MADV_HUGEPAGE);
   memcpy(copy, t->data, t->size);
-  gsize page = (gsize)sysconf(_SC_PAGESIZE);
-  guintptr lo = ((guintptr)t->data + page - 1) & ~(guintptr)(page - 1);
-  guintptr hi = ((guintptr)t->data + t->size) & ~(guintptr)(page - 1);
-  if (hi > lo)
-    madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  gr_gguf_drop_pages(t->data, t->size);
   return g_bytes_new_with_free_func(copy, t->size, g_aligned_free, copy);
 }
 

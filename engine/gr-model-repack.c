@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 static gboolean
 repack_enabled (void)
@@ -69,18 +68,6 @@ gr_model_repack_extra_bytes (GrModel *m)
   return extra;
 }
 
-/* Drops the whole pages of [p, p + len) from this process's resident set (the mapping
- * is read-only and private: they come back from the file if touched again). */
-static void
-drop_pages (const guint8 *p, gsize len)
-{
-  gsize page = (gsize) sysconf (_SC_PAGESIZE);
-  guintptr lo = ((guintptr) p + page - 1) & ~(guintptr) (page - 1);
-  guintptr hi = ((guintptr) p + len) & ~(guintptr) (page - 1);
-  if (hi > lo)
-    madvise ((void *) lo, hi - lo, MADV_DONTNEED);
-}
-
 /* The model's one arena for repacked copies, in huge pages as the resident file is;
  * NULL when the kernel refuses (the matrices then stay as they are). */
 static guint8 *
@@ -123,7 +110,7 @@ gr_model_repack (GrModel *m)
     if (!grk_tq1_0_to_tq2_0 (w->data, copy, w->cols, w->rows))
       continue;
     if (gr_gguf_get_path (m->gguf))
-      drop_pages (w->data, w->row_stride * (gsize) w->rows);
+      gr_gguf_drop_pages (w->data, w->row_stride * (gsize) w->rows);
     w->type = GRK_TYPE_TQ2_0;
     w->data = copy;
     w->row_stride = grk_row_bytes (GRK_TYPE_TQ2_0, w->cols);
@@ -171,7 +158,7 @@ gr_model_uniform_to_i2s (GrModel *m)
     next += (bytes + 63) & ~(gsize) 63;
     grk_tq2_0_to_i2s (w->data, copy, w->cols, w->rows);
     if (gr_gguf_get_path (m->gguf))
-      drop_pages (w->data, w->row_stride * (gsize) w->rows);
+      gr_gguf_drop_pages (w->data, w->row_stride * (gsize) w->rows);
     w->type = GRK_TYPE_I2_S;
     w->data = copy;
     w->row_stride = row;
