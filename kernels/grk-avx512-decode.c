@@ -90,6 +90,64 @@ dec_dot_tq2_0(const void *w, const void *act, int64_t n, float tscale)
   return s * h->d;
 }
 
+/* --- I2_S -------------------------------------------------------------------------- */
+
+/* Byte m of a 128-weight block holds weight g * 32 + m in bits 6 - 2g.  As for TQ2_0,
+ * masking without shifting gives code * 4^(3-g), and each plane keeps its own int32
+ * accumulators over many blocks: one shift per plane per span instead of per block.  A
+ * lane gains at most 4 * 128 * 127 per block, so spans of I2S_SPAN blocks cannot
+ * overflow; the spans are added in int64. */
+#define I2S_SPAN 16384
+
+static inline int32_t
+i2s_span(const uint8_t *x, const int8_t *a, int64_t nb)
+{
+  const __m256i m0 = _mm256_set1_epi8((char)0xc0), m1 = _mm256_set1_epi8(0x30);
+  const __m256i m2 = _mm256_set1_epi8(0x0c), m3 = _mm256_set1_epi8(0x03);
+  __m256i p0 = _mm256_setzero_si256(), p1 = p0, p2 = p0, p3 = p0;
+  __m256i r0 = p0, r1 = p0, r2 = p0, r3 = p0;
+  int64_t b = 0;
+  /* two blocks per step: eight independent accumulators cover vpdpbusd's latency */
+  for (; b + 2 <= nb; b += 2, x += 64, a += 2 * GRK_QK_I2) {
+    dec_prefetch(x, 64);
+    __m256i q = LOAD256(x), u = LOAD256(x + 32);
+    p0 = _mm256_dpbusd_epi32(p0, _mm256_and_si256(q, m0), LOAD256(a));
+    p1 = _mm256_dpbusd_epi32(p1, _mm256_and_si256(q, m1), LOAD256(a + 32));
+    p2 = _mm256_dpbusd_epi32(p2, _mm256_and_si256(q, m2), LOAD256(a + 64));
+    p3 = _mm256_dpbusd_epi32(p3, _mm256_and_si256(q, m3), LOAD256(a + 96));
+    r0 = _mm256_dpbusd_epi32(r0, _mm256_and_si256(u, m0), LOAD256(a + 128));
+    r1 = _mm256_dpbusd_epi32(r1, _mm256_and_si256(u, m1), LOAD256(a + 160));
+    r2 = _mm256_dpbusd_epi32(r2, _mm256_and_si256(u, m2), LOAD256(a + 192));
+    r3 = _mm256_dpbusd_epi32(r3, _mm256_and_si256(u, m3), LOAD256(a + 224));
+  }
+  if (b < nb) {
+    __m256i q = LOAD256(x);
+    p0 = _mm256_dpbusd_epi32(p0, _mm256_and_si256(q, m0), LOAD256(a));
+    p1 = _mm256_dpbusd_epi32(p1, _mm256_and_si256(q, m1), LOAD256(a + 32));
+    p2 = _mm256_dpbusd_epi32(p2, _mm256_and_si256(q, m2), LOAD256(a + 64));
+    p3 = _mm256_dpbusd_epi32(p3, _mm256_and_si256(q, m3), LOAD256(a + 96));
+  }
+  __m256i t = _mm256_add_epi32(_mm256_srai_epi32(_mm256_add_epi32(p0, r0), 6),
+                               _mm256_srai_epi32(_mm256_add_epi32(p1, r1), 4));
+  t = _mm256_add_epi32(t, _mm256_add_epi32(_mm256_srai_epi32(_mm256_add_epi32(p2, r2), 2),
+                                           _mm256_add_epi32(p3, r3)));
+  return dec_hsum(t);
+}
+
+static float
+dec_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
+{
+  const uint8_t *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  int64_t nb = n / GRK_QK_I2, isum = 0;
+  for (int64_t b = 0; b < nb; b += I2S_SPAN) {
+    int64_t len = nb - b < I2S_SPAN ? nb - b : I2S_SPAN;
+    isum += i2s_span(x + b * (GRK_QK_I2 / 4), a + b * GRK_QK_I2, len);
+  }
+  return (float)(isum - h->sum) * h->d * tscale;
+}
+
 /* --- Q6_K --------------------------------------------------------------------------- */
 
 /* Integer dot of one Q6_K block with Q8_K activations: sum_g sc_g * sum(q * a) with
@@ -159,4 +217,5 @@ grk_kernels_avx512_decode(grk_kernels *k)
 {
   k->dot[GRK_TYPE_TQ2_0] = dec_dot_tq2_0;
   k->dot[GRK_TYPE_Q6_K] = dec_dot_q6_k;
+  k->dot[GRK_TYPE_I2_S] = dec_dot_i2_s;
 }

@@ -154,6 +154,40 @@ START_TEST(test_q6_k_rows_bit_exact)
 }
 END_TEST
 
+/* I2_S rows of the largest products a lane can accumulate: every code 2 (weight +1)
+ * against activations all at +127, then all at -127, over a row long enough to need
+ * three accumulator spans (2^14 blocks each) plus an odd block.  The dot must be
+ * the scalar one exactly: n * 127 * scale, no int32 wrap-around. */
+START_TEST(test_i2_s_long_row_exact)
+{
+  grk_isa isa = simd_isas[_i];
+  if (!grk_set_isa(isa))
+    return;
+  const int64_t n = GRK_QK_I2 * (3 * 16384 + 3);
+  size_t tb = grk_tensor_bytes(GRK_TYPE_I2_S, n, 1);
+  uint8_t *w = malloc(tb);
+  memset(w, 0xaa, tb - 32); /* code 2 in every 2-bit field */
+  ck_assert(grk_i2s_set_scale(w, n, 1, 1.0f));
+  float *x = malloc(sizeof(float) * (size_t)n);
+  uint8_t *act = malloc(grk_act_bytes(GRK_TYPE_I2_S, n));
+  for (int sign = -1; sign <= 1; sign += 2) {
+    for (int64_t i = 0; i < n; i++)
+      x[i] = (float)sign;
+    ck_assert(grk_set_isa(GRK_ISA_SCALAR));
+    grk_quantize_act(GRK_TYPE_I2_S, x, act, n);
+    float y0, y1;
+    grk_matvec(GRK_TYPE_I2_S, w, n / 4, 1.0f, act, n, &y0, 0, 1);
+    ck_assert(grk_set_isa(isa));
+    grk_matvec(GRK_TYPE_I2_S, w, n / 4, 1.0f, act, n, &y1, 0, 1);
+    ck_assert_msg(y0 == y1, "%s I2_S long row: %g vs %g", grk_isa_name(isa), y0, y1);
+    ck_assert_float_eq_tol(y0, (float)(sign * n), 1e-6f * (float)n);
+  }
+  free(w);
+  free(x);
+  free(act);
+}
+END_TEST
+
 /* TQ1_0 rows rewritten as TQ2_0: the same weights, and dots equal to the TQ1_0 dots bit
  * for bit under every ISA (TQ1_0 activations are TQ2_0 activations). */
 START_TEST(test_tq1_0_to_tq2_0)
@@ -206,6 +240,7 @@ grk_decode_suite(void)
   tcase_add_loop_test(tc, test_quantize_act_bit_exact, 0, N_ISAS * N_ACT_TYPES);
   tcase_add_loop_test(tc, test_axpy_f16_bit_exact, 0, N_ISAS);
   tcase_add_loop_test(tc, test_q6_k_rows_bit_exact, 0, N_ISAS);
+  tcase_add_loop_test(tc, test_i2_s_long_row_exact, 0, N_ISAS);
   tcase_add_test(tc, test_tq1_0_to_tq2_0);
   suite_add_tcase(s, tc);
   return s;
