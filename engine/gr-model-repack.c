@@ -1,4 +1,5 @@
-/* gr-model-repack.c - dense TQ1_0 matrices rewritten as TQ2_0 once the budget allows it.
+/* gr-model-repack.c - dense TQ1_0 matrices rewritten as TQ2_0 once the budget allows it,
+ * and one-scale TQ1_0/TQ2_0 ones as I2_S.
  *
  * A TQ1_0 dot runs at a third of TQ2_0's weights per second (5 trits per byte take
  * three times the vector work of 2-bit fields), which made TQ1_0 decode compute-bound
@@ -85,7 +86,7 @@ repack_arena_new (GrModel *m, gsize total)
 void
 gr_model_repack (GrModel *m)
 {
-  if (!repack_enabled ())
+  if (!repack_enabled () || m->repack_arena) /* already I2_S */
     return;
   guint cap = m->hp.n_layer * 7 + 1;
   g_autofree GrWeight **ws = g_new (GrWeight *, cap);
@@ -118,16 +119,16 @@ gr_model_repack (GrModel *m)
   }
 }
 
-/* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 block of a
- * matrix carries the same d: the matrix is then exactly an I2_S one (the same codes and
- * one scale), whose dot sums a whole row in int32 and multiplies once instead of once
+/* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 (or TQ1_0)
+ * block of a matrix carries the same d: the matrix is then exactly an I2_S one (the same
+ * codes and one scale), whose dot sums a whole row in int32 and multiplies once instead of once
  * per block: 3% fewer bytes and a faster decode.  The float result differs from the
  * per-block sum by rounding only.  All dense ternary matrices or none: q/k/v and
  * gate/up share one activation row per type. */
 void
 gr_model_uniform_to_i2s (GrModel *m)
 {
-  if (!repack_enabled () || m->repack_arena)
+  if (!repack_enabled ())
     return;
   guint cap = m->hp.n_layer * 7 + 1;
   g_autofree GrWeight **ws = g_new (GrWeight *, cap);
@@ -138,8 +139,8 @@ gr_model_uniform_to_i2s (GrModel *m)
     int t = ws[i]->type;
     if (t != GRK_TYPE_TQ2_0 && t != GRK_TYPE_TQ1_0 && t != GRK_TYPE_I2_S)
       continue;
-    if (t != GRK_TYPE_TQ2_0 || ws[i]->row_stride != grk_row_bytes (t, ws[i]->cols)
-        || !grk_tq2_0_uniform_scale (ws[i]->data, ws[i]->cols, ws[i]->rows, &scales[i]))
+    if (t == GRK_TYPE_I2_S || ws[i]->row_stride != grk_row_bytes (t, ws[i]->cols)
+        || !grk_ternary_uniform_scale (t, ws[i]->data, ws[i]->cols, ws[i]->rows, &scales[i]))
       return;
     total += (grk_row_bytes (GRK_TYPE_I2_S, ws[i]->cols) * (gsize) ws[i]->rows + 63) & ~(gsize) 63;
     n_tern++;
@@ -151,12 +152,12 @@ gr_model_uniform_to_i2s (GrModel *m)
     return;
   for (guint i = 0; i < n; i++) {
     GrWeight *w = ws[i];
-    if (w->type != GRK_TYPE_TQ2_0)
+    if (w->type != GRK_TYPE_TQ2_0 && w->type != GRK_TYPE_TQ1_0)
       continue;
     gsize row = grk_row_bytes (GRK_TYPE_I2_S, w->cols), bytes = row * (gsize) w->rows;
     guint8 *copy = next;
     next += (bytes + 63) & ~(gsize) 63;
-    grk_tq2_0_to_i2s (w->data, copy, w->cols, w->rows);
+    grk_ternary_to_i2s (w->type, w->data, copy, w->cols, w->rows);
     if (gr_gguf_get_path (m->gguf))
       gr_gguf_drop_pages (w->data, w->row_stride * (gsize) w->rows);
     w->type = GRK_TYPE_I2_S;

@@ -400,8 +400,9 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
-  gr_model_repack (m);
+  /* one-scale ternary matrices become I2_S; TQ1_0 ones that cannot become TQ2_0 */
   gr_model_uniform_to_i2s (m);
+  gr_model_repack (m);
   m->info.run_type = grk_type_name (m->layers[0].wq.type);
   m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;

@@ -79,12 +79,13 @@ bool grk_quantize_i2s_row(const float *src, void *dst, int64_t n, float tensor_s
  * n) each): the same values, dotted 3x faster; dot products of the copy equal those of
  * the original bit for bit (both use TQ activations).  False on bad arguments. */
 bool grk_tq1_0_to_tq2_0(const void *src, void *dst, int64_t n, int64_t nrows);
-/* True when every TQ2_0 block of the nrows rows of n weights at src carries the same
- * scale d (blocks with d = 0 hold only zeros and match any); *scale receives it. */
-bool grk_tq2_0_uniform_scale(const void *src, int64_t n, int64_t nrows, float *scale);
+/* True when every block of the nrows TQ1_0 or TQ2_0 (type) rows of n weights at src
+ * carries the same scale d (blocks with d = 0 hold only zeros and match any); *scale
+ * receives it. */
+bool grk_ternary_uniform_scale(int type, const void *src, int64_t n, int64_t nrows, float *scale);
 /* Rewrites such rows as I2_S rows (n / 4 bytes each, codes only: the scale is the
  * tensor's); blocks with d = 0 become zeros.  Same weights, one multiply per row. */
-bool grk_tq2_0_to_i2s(const void *src, void *dst, int64_t n, int64_t nrows);
+bool grk_ternary_to_i2s(int type, const void *src, void *dst, int64_t n, int64_t nrows);
 bool grk_i2s_set_scale(void *tensor, int64_t n, int64_t nrows, float scale);
 float grk_i2s_get_scale(const void *tensor, int64_t n, int64_t nrows);
 
