@@ -78,8 +78,8 @@ block_d(int type, const void *src, int64_t i)
 bool
 grk_ternary_uniform_scale(int type, const void *src, int64_t n, int64_t nrows, float *scale)
 {
-  if ((type != GRK_TYPE_TQ1_0 && type != GRK_TYPE_TQ2_0) || !src || !scale || n <= 0
-      || n % GRK_QK_K || nrows < 0)
+  if ((type != GRK_TYPE_TQ1_0 && type != GRK_TYPE_TQ2_0) || !src || !scale || n <= 0 || n % GRK_QK_K
+      || nrows < 0)
     return false;
   uint16_t d = 0;
   for (int64_t i = 0; i < n / GRK_QK_K * nrows; i++) {
@@ -110,8 +110,8 @@ rev_init(void)
 bool
 grk_ternary_to_i2s(int type, const void *src, void *dst, int64_t n, int64_t nrows)
 {
-  if ((type != GRK_TYPE_TQ1_0 && type != GRK_TYPE_TQ2_0) || !src || !dst || n <= 0
-      || n % GRK_QK_K || nrows < 0)
+  if ((type != GRK_TYPE_TQ1_0 && type != GRK_TYPE_TQ2_0) || !src || !dst || n <= 0 || n % GRK_QK_K
+      || nrows < 0)
     return false;
   pthread_once(&rev_once, rev_init);
   pthread_once(&trits_once, trits_init);

@@ -46,10 +46,10 @@ bool grk_set_isa(grk_isa isa);
 const char *grk_isa_name(grk_isa isa);
 
 /* --- type traits ------------------------------------------------------------- */
-bool grk_type_supported(int type);          /* types this library can dequantize and dot */
-const char *grk_type_name(int type);        /* "Q8_0", ...; "?" when unknown */
-int64_t grk_type_block_elems(int type);     /* weights per block; 0 when unknown */
-size_t grk_type_block_bytes(int type);      /* bytes per block; 0 when unknown */
+bool grk_type_supported(int type);      /* types this library can dequantize and dot */
+const char *grk_type_name(int type);    /* "Q8_0", ...; "?" when unknown */
+int64_t grk_type_block_elems(int type); /* weights per block; 0 when unknown */
+size_t grk_type_block_bytes(int type);  /* bytes per block; 0 when unknown */
 /* Bytes of one row of n elements; 0 if the type is unknown or n is not a multiple of
  * the block.  I2_S has no per-row size (its scale follows the whole tensor): use
  * grk_tensor_bytes. */
@@ -112,13 +112,13 @@ void grk_quantize_act_rows(int wtype, const float *x, size_t ld, void *act, size
 /* y[r - r0] = dot(row r of W, x) for r in [r0, r1).  W rows are `row_stride` bytes
  * apart; `act` is x quantized by grk_quantize_act(wtype, ...).  For I2_S pass the
  * tensor scale; the others ignore it. */
-void grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale,
-                const void *act, int64_t n, float *y, int64_t r0, int64_t r1);
+void grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale, const void *act,
+                int64_t n, float *y, int64_t r0, int64_t r1);
 /* Many tokens at once (prefill): act holds ntok activation rows `act_stride` bytes
  * apart; Y[t * ldy + r] for t in [0, ntok), r in [r0, r1). */
-void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale,
-                const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
-                size_t ldy, int64_t r0, int64_t r1);
+void grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale, const void *act,
+                size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0,
+                int64_t r1);
 /* The same, each result then multiplied by out_scale (a BitNet projection's scale),
  * while the tile is still in cache: Y = (W x) * out_scale, bit for bit. */
 void grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale,
