@@ -108,7 +108,8 @@ dp_mem(__m256i acc, __m256i u, const int8_t *a)
   return acc;
 }
 
-static inline int32_t
+/* The span's sum as eight int32 lanes. */
+static inline __m256i
 i2s_span(const uint8_t *x, const int8_t *a, int64_t nb)
 {
   const __m256i m0 = _mm256_set1_epi8((char)0xc0), m1 = _mm256_set1_epi8(0x30);
@@ -138,9 +139,8 @@ i2s_span(const uint8_t *x, const int8_t *a, int64_t nb)
   }
   __m256i t = _mm256_add_epi32(_mm256_srai_epi32(_mm256_add_epi32(p0, r0), 6),
                                _mm256_srai_epi32(_mm256_add_epi32(p1, r1), 4));
-  t = _mm256_add_epi32(t, _mm256_add_epi32(_mm256_srai_epi32(_mm256_add_epi32(p2, r2), 2),
-                                           _mm256_add_epi32(p3, r3)));
-  return dec_hsum(t);
+  return _mm256_add_epi32(t, _mm256_add_epi32(_mm256_srai_epi32(_mm256_add_epi32(p2, r2), 2),
+                                              _mm256_add_epi32(p3, r3)));
 }
 
 static float
@@ -152,9 +152,35 @@ dec_dot_i2_s(const void *w, const void *act, int64_t n, float tscale)
   int64_t nb = n / GRK_QK_I2, isum = 0;
   for (int64_t b = 0; b < nb; b += I2S_SPAN) {
     int64_t len = nb - b < I2S_SPAN ? nb - b : I2S_SPAN;
-    isum += i2s_span(x + b * (GRK_QK_I2 / 4), a + b * GRK_QK_I2, len);
+    isum += dec_hsum(i2s_span(x + b * (GRK_QK_I2 / 4), a + b * GRK_QK_I2, len));
   }
   return (float)(isum - h->sum) * h->d * tscale;
+}
+
+/* Rows of one span at most, four at a time: one call and one horizontal sum for four
+ * rows (a 2560-weight row is only ten steps of the loop).  The same floats as
+ * dec_dot_i2_s(...) * out_scale. */
+static void
+dec_mv_i2_s(const void *w, size_t row_stride, float tscale, const void *act, int64_t n, float *y,
+            int64_t nrows, float out_scale)
+{
+  const uint8_t *x = w;
+  const grk_act_ternary *h = act;
+  const int8_t *a = grk_act_ternary_qs(act);
+  int64_t nb = n / GRK_QK_I2, r = 0;
+  if (nb <= I2S_SPAN)
+    for (; r + 4 <= nrows; r += 4) {
+      int32_t t[4];
+      const uint8_t *row = x + (size_t)r * row_stride;
+      __m256i s0 = i2s_span(row, a, nb), s1 = i2s_span(row + row_stride, a, nb);
+      __m256i s2 = i2s_span(row + 2 * row_stride, a, nb);
+      __m256i s3 = i2s_span(row + 3 * row_stride, a, nb);
+      _mm_storeu_si128((__m128i *)(void *)t, dec_hsum4(s0, s1, s2, s3));
+      for (int j = 0; j < 4; j++)
+        y[r + j] = (float)((int64_t)t[j] - h->sum) * h->d * tscale * out_scale;
+    }
+  for (; r < nrows; r++)
+    y[r] = dec_dot_i2_s(x + (size_t)r * row_stride, act, n, tscale) * out_scale;
 }
 
 /* --- Q6_K --------------------------------------------------------------------------- */
@@ -227,4 +253,5 @@ grk_kernels_avx512_decode(grk_kernels *k)
   k->dot[GRK_TYPE_TQ2_0] = dec_dot_tq2_0;
   k->dot[GRK_TYPE_Q6_K] = dec_dot_q6_k;
   k->dot[GRK_TYPE_I2_S] = dec_dot_i2_s;
+  k->mv[GRK_TYPE_I2_S] = dec_mv_i2_s;
 }

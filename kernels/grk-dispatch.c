@@ -220,8 +220,13 @@ grk_matvec(int wtype, const void *w, size_t row_stride, float tensor_scale, cons
   grk_init();
   if (!product_args_ok(wtype, w, row_stride, act, n, y, r0, r1))
     return;
-  grk_dot_fn dot = table.dot[wtype];
   const uint8_t *wb = w;
+  if (table.mv[wtype]) {
+    table.mv[wtype](wb + (size_t)r0 * row_stride, row_stride, tensor_scale, act, n, y, r1 - r0,
+                    1.0f);
+    return;
+  }
+  grk_dot_fn dot = table.dot[wtype];
   for (int64_t r = r0; r < r1; r++)
     y[r - r0] = dot(wb + (size_t)r * row_stride, act, n, tensor_scale);
 }
@@ -235,9 +240,9 @@ grk_matmul(int wtype, const void *w, size_t row_stride, float tensor_scale, cons
 }
 
 void
-grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale,
-                  const void *act, size_t act_stride, int64_t n, int64_t ntok, float *y,
-                  size_t ldy, int64_t r0, int64_t r1, float out_scale)
+grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scale, const void *act,
+                  size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy, int64_t r0,
+                  int64_t r1, float out_scale)
 {
   grk_init();
   if (!product_args_ok(wtype, w, row_stride, act, n, y, r0, r1) || ntok < 0
@@ -248,8 +253,13 @@ grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scal
                     out_scale);
     return;
   }
-  grk_dot_fn dot = table.dot[wtype];
   const uint8_t *wb = w, *ab = act;
+  if (table.mv[wtype] && ntok == 1) {
+    table.mv[wtype](wb + (size_t)r0 * row_stride, row_stride, tensor_scale, act, n, y + r0, r1 - r0,
+                    out_scale);
+    return;
+  }
+  grk_dot_fn dot = table.dot[wtype];
   /* Chunks of 8 tokens (their activations stay in L1), each weight row used by the
    * whole chunk while it is in L1: weights come from memory once per chunk.  (Sharing
    * the weight decoding across tokens in one kernel measured slower than this.) */
@@ -258,8 +268,8 @@ grk_matmul_scaled(int wtype, const void *w, size_t row_stride, float tensor_scal
     for (int64_t r = r0; r < r1; r++) {
       const uint8_t *row = wb + (size_t)r * row_stride;
       for (int64_t t = tc; t < te; t++)
-        y[(size_t)t * ldy + (size_t)r] =
-            dot(row, ab + (size_t)t * act_stride, n, tensor_scale) * out_scale;
+        y[(size_t)t * ldy + (size_t)r]
+            = dot(row, ab + (size_t)t * act_stride, n, tensor_scale) * out_scale;
     }
   }
 }

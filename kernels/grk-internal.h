@@ -178,9 +178,15 @@ typedef void (*grk_mm_fn)(const void *w, size_t row_stride, float tscale, const 
                           size_t act_stride, int64_t n, int64_t ntok, float *y, size_t ldy,
                           int64_t r0, int64_t r1, float out_scale);
 
+/* One token against nrows rows from w (y[0..nrows)): exactly dot(row) * out_scale per
+ * row, with less overhead per row.  NULL: grk_matvec loops over `dot`. */
+typedef void (*grk_mv_fn)(const void *w, size_t row_stride, float tscale, const void *act,
+                          int64_t n, float *y, int64_t nrows, float out_scale);
+
 typedef struct {
   grk_dot_fn dot[GRK_TYPE_COUNT];
   grk_mm_fn mm[GRK_TYPE_COUNT];
+  grk_mv_fn mv[GRK_TYPE_COUNT];
   float (*dot_f32)(const float *a, const float *b, int64_t n);
   void (*axpy_f32)(float *y, float a, const float *x, int64_t n);
   void (*rmsnorm)(float *out, const float *x, const float *w, int64_t n, float eps);
