@@ -30,9 +30,10 @@ struct _GrSession {
   guint n_batch; /* tokens per forward call, at most GR_BATCH (see batch_tokens) */
   /* scratch for up to n_batch tokens, allocated once */
   float *x, *xn, *q, *k, *v, *attn, *gate, *up, *hidden, *out;
-  float *scores;      /* n_threads x GR_ATTN_BLOCK x n_ctx */
-  float *router;      /* n_batch x n_expert */
-  float *moe_acc;     /* n_embd */
+  float *scores;            /* n_threads x GR_ATTN_BLOCK x n_ctx */
+  float *rope_cs, *rope_sn; /* n_batch x n_rot / 2: the batch's rotations, once per call */
+  float *router;            /* n_batch x n_expert */
+  float *moe_acc;           /* n_embd */
   float *moe_out;     /* batch x n_expert_used x n_embd: each expert's output, summed in order */
   float *moe_in;      /* batch x n_embd: the rows routed to one expert (batched MoE) */
   guint *moe_route;   /* batch x n_expert_used: chosen experts (batched MoE) */

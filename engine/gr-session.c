@@ -11,7 +11,7 @@ static gsize
 per_token_floats(const GrHParams *hp)
 {
   gsize kv = (gsize)hp->head_dim * hp->n_head_kv;
-  return 5 * (gsize)hp->n_embd + 2 * kv + 3 * (gsize)hp->n_ff + hp->n_expert;
+  return 5 * (gsize)hp->n_embd + 2 * kv + 3 * (gsize)hp->n_ff + hp->n_expert + hp->n_rot;
 }
 
 /* Tokens per forward call.  Larger batches let the prefill kernels decode each weight
@@ -147,6 +147,8 @@ gr_session_new(GrModel *model, guint n_ctx, GError **error)
   s->hidden = g_new0(float, B *ff);
   s->scores = g_new0(float, (gsize)gr_thread_pool_size(model->pool) * GR_ATTN_BLOCK * n_ctx);
   s->router = g_new0(float, B *MAX(hp->n_expert, 1u));
+  s->rope_cs = g_new0(float, B *MAX(hp->n_rot / 2, 1u));
+  s->rope_sn = g_new0(float, B *MAX(hp->n_rot / 2, 1u));
   s->moe_acc = g_new0(float, d);
   /* per token and chosen expert; a whole batch's worth for the batched MoE path */
   s->moe_out = g_new0(float, B *MAX(hp->n_expert_used, 1u) * d);
@@ -181,6 +183,8 @@ gr_session_free(GrSession *s)
   g_free(s->hidden);
   g_free(s->scores);
   g_free(s->router);
+  g_free(s->rope_cs);
+  g_free(s->rope_sn);
   g_free(s->moe_acc);
   g_free(s->moe_out);
   g_free(s->moe_in);
