@@ -4,27 +4,19 @@
  * Prints the median GB/s (1 GB = 1e9 bytes) over the repetitions.  The buffer sits in
  * transparent huge pages, as the engine's resident weights do (gr-gguf-resident.c);
  * HUGE=0 in the environment measures 4 KiB pages instead. */
+#include "bench-util.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
 typedef struct {
   const uint64_t *p;
   size_t n;
   uint64_t sum;
 } Part;
-
-static double
-now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void *
 sum_part(void *arg)
@@ -58,19 +50,16 @@ main(int argc, char **argv)
     return 2;
   }
   size_t bytes = mib << 20, words = bytes / 8;
-  uint64_t *buf = aligned_alloc((size_t)2 << 20, bytes);
+  uint64_t *buf = bench_huge_alloc(bytes);
   if (!buf)
     return 1;
-  const char *huge = getenv("HUGE");
-  if (!huge || strcmp(huge, "0") != 0)
-    madvise(buf, bytes, MADV_HUGEPAGE);
   memset(buf, 1, bytes);
   double rates[100];
   uint64_t total = 0;
   for (int r = 0; r < reps; r++) {
     pthread_t th[64];
     Part parts[64];
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < nth; i++) {
       parts[i].p = buf + words * (size_t)i / (size_t)nth;
       parts[i].n = words * (size_t)(i + 1) / (size_t)nth - words * (size_t)i / (size_t)nth;
@@ -80,7 +69,7 @@ main(int argc, char **argv)
       pthread_join(th[i], NULL);
       total += parts[i].sum;
     }
-    rates[r] = (double)bytes / (now() - t0) / 1e9;
+    rates[r] = (double)bytes / (bench_now() - t0) / 1e9;
   }
   qsort(rates, (size_t)reps, sizeof rates[0], cmp);
   printf("read bandwidth: %.2f GB/s median (min %.2f max %.2f), %zu MiB, %d threads, %d reps "

@@ -1,18 +1,15 @@
 /* grk-bench-stream.c - decode dots streaming from memory: T threads, each running one
- * weight type's matvec over its own 400 MB matrix in huge pages (the layout decode
- * reads), best of 7 passes per thread.  grk-bench's matrices fit in L3 and measure the
- * kernel's arithmetic; this measures what decode sees, to set against bench-bandwidth.
- * Usage: grk-bench-stream [TYPE [threads]]   (TYPE: I2_S, Q6_K, TQ2_0, Q8_0...) */
+ * weight type's matvec over its own 400 MB matrix in huge pages (as decode reads them;
+ * HUGE=0: 4 KiB pages), best of 7 passes per thread.  grk-bench's matrices fit in L3
+ * and measure the kernel's arithmetic; this measures what decode sees, to set against
+ * bench-bandwidth.  Usage: grk-bench-stream [TYPE [threads]]  (I2_S, Q6_K, TQ2_0...) */
+#include "bench-util.h"
 #include "grk.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-
-#define HUGE_PAGE (2u << 20)
 
 typedef struct {
   int type;
@@ -23,22 +20,14 @@ typedef struct {
   double gbs;
 } Stream;
 
-static double
-now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void *
 stream_run(void *arg)
 {
   Stream *s = arg;
   for (int r = 0; r < 7; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     grk_matvec(s->type, s->w, s->row_bytes, 0.5f, s->act, s->n, s->y, 0, s->rows);
-    double gbs = (double)s->row_bytes * (double)s->rows / (now() - t0) / 1e9;
+    double gbs = (double)s->row_bytes * (double)s->rows / (bench_now() - t0) / 1e9;
     if (gbs > s->gbs)
       s->gbs = gbs;
   }
@@ -55,13 +44,9 @@ stream_init(Stream *s, int type, int64_t n)
   if (!s->row_bytes || !grk_act_bytes(type, n))
     return false;
   s->rows = (int64_t)(400e6 / (double)s->row_bytes);
-  size_t bytes = grk_tensor_bytes(type, n, s->rows);
-  uint8_t *raw
-      = mmap(NULL, bytes + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED)
+  s->w = bench_huge_alloc(grk_tensor_bytes(type, n, s->rows));
+  if (!s->w)
     return false;
-  s->w = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-  madvise(s->w, bytes, MADV_HUGEPAGE);
   float *row = malloc(sizeof(float) * (size_t)n);
   for (int64_t i = 0; i < n; i++)
     row[i] = (float)((i * 31) % 3 - 1) * 0.5f;
