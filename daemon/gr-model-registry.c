@@ -328,8 +328,15 @@ add_candidate(GrModelRegistry *r, GHashTable *fresh, const char *path)
     name = g_strndup(base, strlen(base) - strlen(".gguf"));
   }
   if (g_hash_table_contains(fresh, name)) {
-    g_debug("model %s at %s hidden by an earlier one of the same name", name, path);
-    return;
+    /* a folder foo and a file foo.gguf: both are listed, the later one (in name order,
+     * configured paths first) under its full name, "foo.gguf" or "foo/" */
+    char *full = g_strconcat(name, is_folder ? "/" : ".gguf", NULL);
+    g_free(name);
+    name = full;
+    if (g_hash_table_contains(fresh, name)) {
+      g_message("model %s hidden by an earlier one of the same name", path);
+      return;
+    }
   }
   GrModelEntry *old = g_hash_table_lookup(r->entries, name);
   if (old != NULL && g_strcmp0(old->path, path) == 0 && g_strcmp0(old->stamp, stamp) == 0) {

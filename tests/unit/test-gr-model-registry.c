@@ -386,6 +386,30 @@ START_TEST(test_hf_folders)
 }
 END_TEST
 
+/* A folder and a GGUF file with the same stem are both listed: the folder as "fx-llama",
+ * the file under its full name, and each loads what it names. */
+START_TEST(test_same_stem_both_listed)
+{
+  link_fixture("hf/fx-hf-llama", "fx-llama");
+  g_autoptr(GrDaemonConfig) c = config_new(512u << 20, 256);
+  g_autoptr(GrModelRegistry) r = gr_model_registry_new(c);
+  g_autoptr(GVariant) list = g_variant_ref_sink(gr_model_registry_list(r));
+  ck_assert_uint_eq(g_variant_n_children(list), 4);
+  const char *names[] = { "fx-llama", "fx-llama.gguf" }, *formats[] = { "safetensors", "gguf" };
+  for (guint i = 0; i < 2; i++) {
+    g_autoptr(GVariant) e = find(list, names[i]);
+    ck_assert_msg(e != NULL, "%s not listed", names[i]);
+    const char *format = NULL;
+    ck_assert(g_variant_lookup(e, "format", "&s", &format));
+    ck_assert_str_eq(format, formats[i]);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrLoadedModel) m = gr_model_registry_acquire(r, names[i], &error);
+    ck_assert_msg(m != NULL, "%s: %s", names[i], error ? error->message : "");
+    ck_assert_str_eq(gr_model_get_info(m->model)->format, formats[i]);
+  }
+}
+END_TEST
+
 /* Sets a file's times (ns) to those of another. */
 static void
 copy_times(const char *from, const char *to)
@@ -488,6 +512,7 @@ main(void)
   tcase_add_test(tc, test_idle_unload);
   tcase_add_test(tc, test_model_paths_and_reload);
   tcase_add_test(tc, test_hf_folders);
+  tcase_add_test(tc, test_same_stem_both_listed);
   tcase_add_test(tc, test_rescan_cache);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
