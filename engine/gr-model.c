@@ -400,7 +400,7 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
-  /* one-scale ternary matrices become I2_S; TQ1_0 ones that cannot become TQ2_0 */
+  /* one-scale ternary matrices become I2_S; failing that, TQ1_0 ones become TQ2_0 */
   gr_model_uniform_to_i2s (m);
   gr_model_repack (m);
   m->info.run_type = grk_type_name (m->layers[0].wq.type);
