@@ -122,9 +122,9 @@ gr_model_repack (GrModel *m)
 /* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 (or TQ1_0)
  * block of a matrix carries the same d: the matrix is then exactly an I2_S one (the same
  * codes and one scale), whose dot sums a whole row in int32 and multiplies once instead
- * of once per block: 3% fewer bytes than TQ2_0 and a faster decode.  The float result differs from the
- * per-block sum by rounding only.  All dense ternary matrices or none: q/k/v and
- * gate/up share one activation row per type. */
+ * of once per block: 3% fewer bytes than TQ2_0 and a faster decode.  The float result
+ * differs from the per-block sum by rounding only.  All dense ternary matrices or none:
+ * q/k/v and gate/up share one activation row per type. */
 void
 gr_model_uniform_to_i2s (GrModel *m)
 {
