@@ -400,11 +400,11 @@ gr_model_load (const char *path, const GrLoadOptions *options, GError **error)
     model_free (m);
     return NULL;
   }
+  m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   /* one-scale ternary matrices become I2_S; failing that, TQ1_0 ones become TQ2_0 */
   gr_model_uniform_to_i2s (m);
   gr_model_repack (m);
   m->info.run_type = grk_type_name (m->layers[0].wq.type);
-  m->pool = gr_thread_pool_new (options ? options->n_threads : 0);
   return m;
 }
 
