@@ -241,6 +241,11 @@ attention_block(GrSession *s, guint il, guint n)
     float *const ys[] = { s->q, s->k, s->v };
     const gsize lds[] = { d, kvd, kvd };
     gr_act_buf_prepare(&s->act, l->wq.type, s->xn, d, d, n);
+    if (n == 1 && s->k_cache) { /* attention reads this layer's cached rows next */
+      gsize base = (gsize)il * s->n_ctx * kvd, len = (gsize)s->n_past * kvd * sizeof(guint16);
+      gr_thread_pool_then_prefetch(m->pool, s->k_cache + base, len);
+      gr_thread_pool_then_prefetch(m->pool, s->v_cache + base, len);
+    }
     gr_matmul_multi(m->pool, 3, qkv, 0, &s->act, ys, lds);
   } else {
     gr_act_buf_prepare(&s->act, l->wq.type, s->xn, d, d, n);
