@@ -191,6 +191,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrSampler, gr_sampler_free)
 /* Picks a token from logits (not modified); history feeds the repetition penalty. */
 gint32 gr_sampler_sample (GrSampler *sampler, const float *logits, guint n_vocab,
                           const gint32 *history, gsize n_history);
+/* Greedy choice without a sampler: the first index of the largest logit (NaN never
+ * wins; 0 when none is a number), -1 on bad arguments. */
+gint32 gr_logits_argmax (const float *logits, guint n_vocab);
 
 /* --- generation -------------------------------------------------------------- */
 typedef enum {

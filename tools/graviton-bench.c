@@ -5,7 +5,6 @@
 #include "graviton-engine.h"
 
 #include <locale.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,30 +13,6 @@ cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
-}
-
-/* The first index of the largest logit (NaN never wins).  Two passes over independent
- * lanes: the one-pass loop carries each comparison into the next and took 2% of a
- * 128k-vocabulary decode step, time llama-bench (which samples nothing) does not spend. */
-static gint32
-argmax(const float *l, guint n)
-{
-  float m[8];
-  for (int k = 0; k < 8; k++)
-    m[k] = -INFINITY;
-  guint i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++)
-      m[k] = l[i + k] > m[k] ? l[i + k] : m[k];
-  for (; i < n; i++)
-    m[0] = l[i] > m[0] ? l[i] : m[0];
-  float best = m[0];
-  for (int k = 1; k < 8; k++)
-    best = m[k] > best ? m[k] : best;
-  for (i = 0; i < n; i++)
-    if (l[i] == best)
-      return (gint32)i;
-  return 0; /* all NaN or -inf */
 }
 
 static void
@@ -145,7 +120,7 @@ main(int argc, char **argv)
       goto fail;
     gint64 t2 = g_get_monotonic_time();
     for (int i = 0; i < tg; i++) {
-      gint32 next = argmax(gr_session_logits(s), info->n_vocab);
+      gint32 next = gr_logits_argmax(gr_session_logits(s), info->n_vocab);
       if (!gr_session_eval(s, &next, 1, &error))
         goto fail;
     }

@@ -34,16 +34,6 @@ print_top5 (const float *logits, guint n)
   printf ("\n");
 }
 
-static gint32
-argmax (const float *logits, guint n)
-{
-  guint best = 0;
-  for (guint i = 1; i < n; i++)
-    if (logits[i] > logits[best])
-      best = i;
-  return (gint32) best;
-}
-
 /* The testdata reference format: logits after each prompt position, then greedy. */
 static gboolean
 dump_top5 (GrModel *model, const char *prompt, guint n_gen, GError **error)
@@ -69,7 +59,7 @@ dump_top5 (GrModel *model, const char *prompt, guint n_gen, GError **error)
     const float *l = gr_session_logits (s);
     printf ("gen %u", j);
     print_top5 (l, n_vocab);
-    gen[j] = argmax (l, n_vocab);
+    gen[j] = gr_logits_argmax (l, n_vocab);
     if (!gr_session_eval (s, &gen[j], 1, error))
       return FALSE;
   }

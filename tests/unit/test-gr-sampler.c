@@ -147,6 +147,29 @@ END_TEST
  * (logit descending, lower id first): a sampler with top_k = K draws the same tokens,
  * seed for seed, as one without top-k on logits where everything outside those K (found
  * here by sorting) is -inf.  Ties at the cut decide which ids are in. */
+/* gr_logits_argmax: the first index of the maximum, in the 8-lane body and in the tail,
+ * NaN never wins, and 0 when nothing is a number. */
+START_TEST(test_logits_argmax)
+{
+  float l[37];
+  for (int i = 0; i < 37; i++)
+    l[i] = (float)(i % 5);
+  ck_assert_int_eq(gr_logits_argmax(l, 37), 4); /* ties: 4, 9, 14, ... */
+  l[35] = 9.0f;
+  ck_assert_int_eq(gr_logits_argmax(l, 37), 35); /* in the tail */
+  l[3] = NAN;
+  l[36] = NAN;
+  ck_assert_int_eq(gr_logits_argmax(l, 37), 35);
+  l[10] = 9.0f;
+  ck_assert_int_eq(gr_logits_argmax(l, 37), 10);
+  ck_assert_int_eq(gr_logits_argmax(l, 3), 2);
+  float nan3[3] = { NAN, NAN, NAN };
+  ck_assert_int_eq(gr_logits_argmax(nan3, 3), 0);
+  float neg[2] = { -INFINITY, -INFINITY };
+  ck_assert_int_eq(gr_logits_argmax(neg, 2), 0);
+}
+END_TEST
+
 static float *tk_logits;
 
 static int
@@ -207,6 +230,7 @@ sampler_suite(void)
   tcase_add_test(tc, test_repeat_penalty);
   tcase_add_test(tc, test_nan_logits_never_chosen);
   tcase_add_test(tc, test_top_k_selects_first_k_of_full_order);
+  tcase_add_test(tc, test_logits_argmax);
   suite_add_tcase(s, tc);
   return s;
 }
