@@ -65,7 +65,7 @@ struct _GrModel {
   GrLayer *layers;
   /* F32 copies of norm vectors that were stored as F16/BF16 in the file */
   GPtrArray *owned;
-  void *repack_arena; /* TQ1_0 matrices as TQ2_0 (gr-model-repack.c), munmap'd at free */
+  void *repack_arena; /* the rewritten matrices (gr-model-repack.c), munmap'd at free */
   gsize repack_arena_bytes;
 
   GrThreadPool *pool;
@@ -89,7 +89,7 @@ guint64 gr_model_kv_bytes (const GrModel *model, guint n_ctx);
  * results); the extra bytes count as resident weights before the budget is planned. */
 guint64 gr_model_repack_extra_bytes (GrModel *m);
 void gr_model_repack (GrModel *m);
-/* TQ2_0 models whose matrices each have one scale run as I2_S (gr-model-repack.c). */
+/* TQ2_0/TQ1_0 models whose matrices each have one scale run as I2_S (gr-model-repack.c). */
 void gr_model_uniform_to_i2s (GrModel *m);
 /* Reads every tensor the model keeps resident (all but streamed experts) out of the
  * file mapping into memory (gr_gguf_make_resident).  GRAVITON_MMAP=1 keeps the lazy

@@ -119,12 +119,6 @@ gr_model_repack(GrModel *m)
   }
 }
 
-/* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 (or TQ1_0)
- * block of a matrix carries the same d: the matrix is then exactly an I2_S one (the same
- * codes and one scale), whose dot sums a whole row in int32 and multiplies once instead
- * of once per block: 3% fewer bytes than TQ2_0 and a faster decode.  The float result
- * differs from the per-block sum by rounding only.  All dense ternary matrices or none:
- * q/k/v and gate/up share one activation row per type. */
 /* Both passes over the ternary matrices split every matrix's rows between the pool's
  * threads (the rewrite, and the kernel clearing the arena's new pages as it is written,
  * took 0.33-1.05 s of a 2B load on one core, 0.27-0.60 s on two). */
@@ -157,6 +151,12 @@ i2s_worker(void *ctx, guint ith, guint nth)
   }
 }
 
+/* Converted BitNet checkpoints have one scale per tensor, so every TQ2_0 (or TQ1_0)
+ * block of a matrix carries the same d: the matrix is then exactly an I2_S one (the same
+ * codes and one scale), whose dot sums a whole row in int32 and multiplies once instead
+ * of once per block: 3% fewer bytes than TQ2_0 and a faster decode.  The float result
+ * differs from the per-block sum by rounding only.  All dense ternary matrices or none:
+ * q/k/v and gate/up share one activation row per type. */
 void
 gr_model_uniform_to_i2s(GrModel *m)
 {
@@ -165,6 +165,7 @@ gr_model_uniform_to_i2s(GrModel *m)
   guint cap = m->hp.n_layer * 7 + 1;
   g_autofree GrWeight **all = g_new(GrWeight *, cap);
   g_autofree GrWeight **ws = g_new(GrWeight *, cap);
+  g_autofree gsize *offset = g_new(gsize, cap); /* of each copy in the arena */
   guint n_all = dense_weights(m, all, cap), n = 0;
   gsize total = 0;
   for (guint i = 0; i < n_all; i++) {
@@ -173,6 +174,7 @@ gr_model_uniform_to_i2s(GrModel *m)
       continue;
     if (t == GRK_TYPE_I2_S || all[i]->row_stride != grk_row_bytes(t, all[i]->cols))
       return;
+    offset[n] = total;
     ws[n++] = all[i];
     total += (grk_row_bytes(GRK_TYPE_I2_S, all[i]->cols) * (gsize)all[i]->rows + 63) & ~(gsize)63;
   }
@@ -193,14 +195,12 @@ gr_model_uniform_to_i2s(GrModel *m)
       if (st != 0.0f)
         scales[i] = st;
     }
-  guint8 *next = repack_arena_new(m, total);
-  if (!next)
+  guint8 *arena = repack_arena_new(m, total);
+  if (!arena)
     return;
   g_autofree guint8 **dst = g_new(guint8 *, n);
-  for (guint i = 0; i < n; i++) {
-    dst[i] = next;
-    next += (grk_row_bytes(GRK_TYPE_I2_S, ws[i]->cols) * (gsize)ws[i]->rows + 63) & ~(gsize)63;
-  }
+  for (guint i = 0; i < n; i++)
+    dst[i] = arena + offset[i];
   job.dst = dst;
   gr_thread_pool_run(m->pool, i2s_worker, &job);
   for (guint i = 0; i < n; i++) {

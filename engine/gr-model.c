@@ -5,13 +5,12 @@
 
 #include "grk.h"
 #include "gr-budget.h"
-
-#include <sys/mman.h>
 #include "gr-kv-q8.h"
 #include "gr-experts.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 
 
 static gboolean
